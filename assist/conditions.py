@@ -1,0 +1,314 @@
+"""`when:` conditions: jinja2 expressions, checked at load time and compiled to closures.
+
+Supervisors write conditions in jinja2's expression syntax, e.g.
+
+    'policy-excuse' in cues and last_customer.mood == 'upset'
+
+jinja2 parses them (so the syntax and its error messages are jinja2's own); this module
+walks the parsed tree once, rejects anything outside a small safe subset (unknown
+names, unknown attributes, unknown cue or prompt ids, calls other than a few pure
+helpers) with "did you mean", and turns the tree into a Python closure. Evaluating a
+closure is a few function calls: no template rendering on the per-turn path.
+Comparisons with a missing value (`timers.hold >= 60` while no hold runs) are false
+instead of raising.
+
+`references` of a compiled condition lists the cues and facts it looks at; the engine
+uses it to attach evidence to each prompt.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.exceptions import TemplateSyntaxError
+from jinja2.parser import Parser
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import ConditionError
+from .yamlsrc import suggest
+
+Closure = Callable[[Mapping[str, Any]], Any]
+
+# What a condition may look at. A value is either the set of attributes of an object,
+# or one of the markers for collections keyed by cue id / prompt id, or None (a scalar).
+CUE_SET = "cue-set"          # `'x' in cues`
+CUE_COUNTS = "cue-counts"    # `agent_said['apology']`, `'apology' in agent_said`
+PROMPT_COUNTS = "prompt-counts"
+TURN_ATTRS = {"sentiment": None, "mood": None, "cues": CUE_SET, "words": None, "event": None}
+SCHEMA: dict[str, Any] = {
+    "trigger": None,            # 'customer' | 'agent' | 'end' | 'hold' | 'timer'
+    "role": None,               # role of the current message, or none
+    "cues": CUE_SET,            # cues of the current message
+    "sentiment": None,          # customer-service sentiment of the current message
+    "mood": None,               # 'upset' | 'neutral' | 'positive' of the current message
+    "words": None,              # number of words of the current message
+    "last_customer": TURN_ATTRS,
+    "last_agent": TURN_ATTRS,
+    "trend": {"level": None, "slope": None, "falling_fast": None, "turns": None,
+              "lowest": None, "upset_turns": None, "upset_streak": None},
+    "customer_type": None,      # 'meek' | 'aggressive' | 'vip' | 'ripoff' | 'chronic' | none
+    "type_confidence": None,
+    "profile": {"tier": None, "lifetime_value": None, "prior_complaints": None,
+                "prior_refunds": None, "name": None},
+    "customer_said": CUE_COUNTS,   # customer cues over the whole conversation so far
+    "agent_said": CUE_COUNTS,      # agent cues over the whole conversation so far
+    "agent_said_since": CUE_COUNTS,  # agent cues since the customer's last message
+    "customer_said_since": CUE_COUNTS,  # customer cues since the agent's last message
+    "turns": {"customer": None, "agent": None},
+    "timers": {"hold": None, "waiting": None},
+    "outcome": None,            # the `end` event's outcome, or none
+    "fired": PROMPT_COUNTS,     # prompts already shown in this conversation
+}
+FUNCTIONS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs}
+TYPE_LABELS = ("meek", "aggressive", "vip", "ripoff", "chronic")
+_ORDER_OPS = {"lt": operator.lt, "lteq": operator.le, "gt": operator.gt, "gteq": operator.ge}
+_ARITH = {nodes.Add: operator.add, nodes.Sub: operator.sub, nodes.Mul: operator.mul,
+          nodes.Div: operator.truediv}
+_ENV = SandboxedEnvironment()
+
+
+@dataclass
+class References:
+    """What a condition looks at, for evidence."""
+
+    cues: set[str] = field(default_factory=set)        # current-turn cues
+    said: set[tuple[str, str]] = field(default_factory=set)  # (mapping name, cue id)
+    facts: set[str] = field(default_factory=set)       # dotted names: 'trend.level', 'customer_type'
+
+
+@dataclass
+class Condition:
+    source: str
+    run: Closure
+    references: References
+
+    def __call__(self, context: Mapping[str, Any]) -> bool:
+        return bool(self.run(context))
+
+
+def _safe_order(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def compare(a: Any, b: Any) -> bool:
+        if a is None or b is None:
+            return False
+        try:
+            return op(a, b)
+        except TypeError:
+            return False
+    return compare
+
+
+def _contains(a: Any, b: Any) -> bool:
+    if b is None:
+        return False
+    if isinstance(b, Mapping):
+        return bool(b.get(a, 0))
+    try:
+        return a in b
+    except TypeError:
+        return False
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq, "ne": operator.ne,
+    **{k: _safe_order(v) for k, v in _ORDER_OPS.items()},
+    "in": _contains, "notin": lambda a, b: not _contains(a, b),
+}
+
+
+class _Compiler:
+    def __init__(self, cue_ids: set[str], prompt_ids: set[str]) -> None:
+        self.cue_ids = cue_ids
+        self.prompt_ids = prompt_ids
+        self.refs = References()
+
+    def fail(self, node: nodes.Node, message: str, token: str | None = None) -> ConditionError:
+        return ConditionError(message, line=getattr(node, "lineno", 1) or 1, token=token)
+
+    # -- shapes ------------------------------------------------------------------
+    def shape(self, node: nodes.Node) -> Any:
+        """The schema shape of a name/attribute chain, or None for a scalar."""
+        if isinstance(node, nodes.Name):
+            return SCHEMA.get(node.name)
+        if isinstance(node, nodes.Getattr):
+            parent = self.shape(node.node)
+            return parent.get(node.attr) if isinstance(parent, dict) else None
+        return None
+
+    def dotted(self, node: nodes.Node) -> str | None:
+        if isinstance(node, nodes.Name):
+            return node.name
+        if isinstance(node, nodes.Getattr):
+            base = self.dotted(node.node)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    def check_key(self, node: nodes.Node, key: Any, kind: str, holder: nodes.Node) -> None:
+        ids = self.prompt_ids if kind == PROMPT_COUNTS else self.cue_ids
+        what = "prompt id" if kind == PROMPT_COUNTS else "cue"
+        if not isinstance(key, str):
+            raise self.fail(node, f"{self.dotted(holder)} is keyed by {what} (a quoted text), got {key!r}")
+        if ids and key not in ids:
+            raise self.fail(node, f"unknown {what} {key!r}{suggest(key, ids)}", token=f"'{key}'")
+        name = self.dotted(holder) or ""
+        if kind == CUE_SET and name == "cues":
+            self.refs.cues.add(key)
+        elif kind in (CUE_SET, CUE_COUNTS):
+            self.refs.said.add((name, key))
+        else:
+            self.refs.facts.add(f"fired.{key}")
+
+    # -- compile -----------------------------------------------------------------
+    def compile(self, node: nodes.Node) -> Closure:  # noqa: C901 - one branch per node type
+        if isinstance(node, nodes.Const):
+            value = node.value
+            return lambda ctx: value
+        if isinstance(node, nodes.Name):
+            if node.name in ("true", "false", "none", "True", "False", "None"):
+                value = {"true": True, "false": False, "none": None}[node.name.lower()]
+                return lambda ctx: value
+            if node.name not in SCHEMA:
+                raise self.fail(node, f"unknown name {node.name!r}{suggest(node.name, list(SCHEMA))}; "
+                                      f"known names: {', '.join(sorted(SCHEMA))}", token=node.name)
+            name = node.name
+            if SCHEMA[name] is None:
+                self.refs.facts.add(name)
+            return lambda ctx: ctx[name]
+        if isinstance(node, nodes.Getattr):
+            inner = self.compile(node.node)
+            parent = self.shape(node.node)
+            if not isinstance(parent, dict):
+                raise self.fail(node, f"{self.dotted(node.node) or 'this value'} has no attributes "
+                                      f"(tried .{node.attr})")
+            if node.attr not in parent:
+                raise self.fail(node, f"{self.dotted(node.node)} has no attribute {node.attr!r}"
+                                      f"{suggest(node.attr, list(parent))}; it has: {', '.join(parent)}",
+                                      token=f".{node.attr}")
+            attr = node.attr
+            if parent[attr] is None:
+                self.refs.facts.add(self.dotted(node) or attr)
+            return lambda ctx: getattr(inner(ctx), attr, None)
+        if isinstance(node, nodes.Getitem):
+            kind = self.shape(node.node)
+            if kind not in (CUE_COUNTS, PROMPT_COUNTS):
+                raise self.fail(node, f"[...] works on agent_said, customer_said, agent_said_since, "
+                                      f"customer_said_since and fired, not on {self.dotted(node.node)}")
+            if not isinstance(node.arg, nodes.Const):
+                raise self.fail(node, "the key in [...] must be a quoted cue or prompt id")
+            self.check_key(node, node.arg.value, kind, node.node)
+            inner = self.compile(node.node)
+            key = node.arg.value
+            return lambda ctx: inner(ctx).get(key, 0)
+        if isinstance(node, nodes.Compare):
+            return self.compare(node)
+        if isinstance(node, nodes.And):
+            a, b = self.compile(node.left), self.compile(node.right)
+            return lambda ctx: a(ctx) and b(ctx)
+        if isinstance(node, nodes.Or):
+            a, b = self.compile(node.left), self.compile(node.right)
+            return lambda ctx: a(ctx) or b(ctx)
+        if isinstance(node, nodes.Not):
+            a = self.compile(node.node)
+            return lambda ctx: not a(ctx)
+        if isinstance(node, nodes.Neg):
+            a = self.compile(node.node)
+            return lambda ctx: -a(ctx)
+        if isinstance(node, nodes.Pos):
+            return self.compile(node.node)
+        if type(node) in _ARITH:
+            op = _ARITH[type(node)]  # type: ignore[index]
+            a, b = self.compile(node.left), self.compile(node.right)  # type: ignore[attr-defined]
+
+            def arith(ctx: Mapping[str, Any]) -> Any:
+                x, y = a(ctx), b(ctx)
+                if x is None or y is None:
+                    return None
+                try:
+                    return op(x, y)
+                except (TypeError, ZeroDivisionError):
+                    return None
+            return arith
+        if isinstance(node, nodes.Tuple | nodes.List):
+            items = [self.compile(i) for i in node.items]
+            return lambda ctx: tuple(i(ctx) for i in items)
+        if isinstance(node, nodes.CondExpr):
+            test, then = self.compile(node.test), self.compile(node.expr1)
+            other = self.compile(node.expr2) if node.expr2 is not None else (lambda ctx: None)
+            return lambda ctx: then(ctx) if test(ctx) else other(ctx)
+        if isinstance(node, nodes.Test):
+            if node.name not in ("none", "defined") or node.args:
+                raise self.fail(node, f"only 'is none' and 'is not none' are supported, not 'is {node.name}'")
+            a = self.compile(node.node)
+            if node.name == "defined":
+                return lambda ctx: a(ctx) is not None
+            return lambda ctx: a(ctx) is None
+        if isinstance(node, nodes.Call):
+            if not isinstance(node.node, nodes.Name) or node.node.name not in FUNCTIONS:
+                raise self.fail(node, f"only these functions may be called: {', '.join(FUNCTIONS)}")
+            if node.kwargs or node.dyn_args or node.dyn_kwargs:
+                raise self.fail(node, "functions take plain arguments only")
+            fn = FUNCTIONS[node.node.name]
+            args = [self.compile(a) for a in node.args]
+
+            def call(ctx: Mapping[str, Any]) -> Any:
+                values = [a(ctx) for a in args]
+                if any(v is None for v in values):
+                    return None
+                return fn(*values)
+            return call
+        raise self.fail(node, f"{type(node).__name__.lower()} expressions are not allowed in conditions; "
+                              "use names, comparisons, and/or/not, in, numbers and quoted texts")
+
+    def compare(self, node: nodes.Compare) -> Closure:
+        left_node = node.expr
+        steps = []
+        for operand in node.ops:
+            right_node = operand.expr
+            kind = self.shape(right_node)
+            if operand.op in ("in", "notin") and kind in (CUE_SET, CUE_COUNTS, PROMPT_COUNTS):
+                if not isinstance(left_node, nodes.Const):
+                    raise self.fail(node, f"the left side of 'in {self.dotted(right_node)}' must be a quoted id")
+                self.check_key(node, left_node.value, kind, right_node)
+            if operand.op in ("eq", "ne") and isinstance(left_node, nodes.Name) and \
+                    left_node.name == "customer_type" and isinstance(right_node, nodes.Const):
+                if right_node.value is not None and right_node.value not in TYPE_LABELS:
+                    raise self.fail(node, f"unknown customer type {right_node.value!r}"
+                                          f"{suggest(str(right_node.value), TYPE_LABELS)}; "
+                                          f"types: {', '.join(TYPE_LABELS)}")
+            steps.append((_COMPARE[operand.op], self.compile(right_node)))
+            left_node = right_node
+        first = self.compile(node.expr)
+        if len(steps) == 1:
+            op, right = steps[0]
+            return lambda ctx: op(first(ctx), right(ctx))
+
+        def chain(ctx: Mapping[str, Any]) -> bool:
+            left = first(ctx)
+            for op, right in steps:
+                value = right(ctx)
+                if not op(left, value):
+                    return False
+                left = value
+            return True
+        return chain
+
+
+def compile_condition(source: str, *, cue_ids: set[str], prompt_ids: set[str]) -> Condition:
+    """Parse and compile one `when:` expression; ConditionError says what is wrong."""
+    if not source.strip():
+        raise ConditionError("the condition is empty; write an expression such as "
+                             "\"'policy-excuse' in cues\"")
+    try:
+        parser = Parser(_ENV, source, state="variable")
+        tree = parser.parse_expression()
+        if not parser.stream.eos:
+            token = parser.stream.current
+            raise ConditionError(f"unexpected {token.value!r} after the end of the expression",
+                                 line=token.lineno)
+    except TemplateSyntaxError as exc:
+        raise ConditionError(f"syntax error: {exc.message}", line=exc.lineno or 1) from exc
+    compiler = _Compiler(cue_ids, prompt_ids)
+    return Condition(source, compiler.compile(tree), compiler.refs)

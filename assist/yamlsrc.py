@@ -1,0 +1,124 @@
+"""Loading YAML while file, line and column are still known.
+
+Rule files are parsed with ruamel.yaml's round-trip loader, which keeps the position of
+every mapping key and sequence item (and the comments the phrasebook editor must keep).
+Validators ask `where()` for the spot of a node or of one of its keys, so that every
+error can say `phrasebooks/team.yaml:42:5: ...`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from .errors import Issue, Location, RuleFileError
+
+
+def load_yaml(path: Path | str, text: str | None = None) -> Any:
+    """Parse one YAML file; a syntax error becomes a RuleFileError with its spot."""
+    name = str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RuleFileError([Issue(Location(name), f"cannot read file: {exc.strerror}")]) from exc
+        except UnicodeDecodeError as exc:
+            raise RuleFileError([Issue(Location(name), "file is not UTF-8 text")]) from exc
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "found duplicate key" in str(exc):
+            problem = "duplicate key " + str(exc).split("found duplicate key", 1)[1].split("\n")[0].strip()
+        raise RuleFileError([Issue(where, f"YAML syntax error: {problem}")]) from exc
+
+
+def where(file: str, node: Any, key: Any = None) -> Location:
+    """The spot of `node` (a mapping or sequence), or of its key/item `key`."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return Location(file)
+    try:
+        if key is not None and isinstance(node, CommentedMap) and key in node:
+            line, col = lc.key(key)
+            return Location(file, line + 1, col + 1)
+        if key is not None and isinstance(node, CommentedSeq) and isinstance(key, int):
+            line, col = lc.item(key)
+            return Location(file, line + 1, col + 1)
+    except (KeyError, IndexError, TypeError):
+        pass
+    return Location(file, lc.line + 1, lc.col + 1)
+
+
+def value_where(file: str, node: Any, key: Any) -> Location:
+    """The spot of the value stored under `key` in mapping `node`."""
+    lc = getattr(node, "lc", None)
+    if lc is not None and isinstance(node, CommentedMap) and key in node:
+        try:
+            line, col = lc.value(key)
+            return Location(file, line + 1, col + 1)
+        except (KeyError, IndexError, TypeError):
+            pass
+    return where(file, node, key)
+
+
+def describe(value: Any) -> str:
+    """A short, human description of a YAML value for error messages."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {shown!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def suggest(word: str, choices: list[str] | set[str] | tuple[str, ...]) -> str:
+    """' (did you mean 'x'?)' when a close choice exists, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def find_token(location: "Location", token: str | None, span: int = 40) -> "Location":
+    """The first spot at or after `location` where `token` is written (within `span` lines).
+
+    Multi-line YAML values are folded before they are parsed, so the parser's line
+    inside the value is lost; the token's own line is what a person needs to see.
+    """
+    if not token or location.line is None:
+        return location
+    try:
+        lines = Path(location.file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return location
+    for n in range(location.line - 1, min(len(lines), location.line - 1 + span)):
+        col = lines[n].find(token)
+        if col >= 0:
+            return Location(location.file, n + 1, col + 1)
+    return location
+
+
+def display_path(path: "Path | str") -> str:
+    """`path` relative to the working directory when it lies inside it."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(p)
