@@ -99,6 +99,52 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .eval_report import markdown
+    from .evaluate import evaluate, ground_truth, load_labelled
+    from .sentiment import VaderBase
+
+    try:
+        book = _phrasebook(args.phrasebook)
+    except RuleFileError as exc:
+        _print_issues(exc, sys.stderr)
+        return 2
+    vader = VaderBase()
+    sets = {}
+    for name in args.data:
+        path = Path(name)
+        if not path.exists():
+            print(f"assist eval: {name}: no such file or directory", file=sys.stderr)
+            return 2
+        labelled = load_labelled([path])
+        if not labelled:
+            print(f"assist eval: {name}: no labelled conversations (a start event with 'expect')", file=sys.stderr)
+            return 2
+        sets[path.name or name] = evaluate(book, labelled, vader)
+    truths = []
+    if args.ground_truth:
+        for gt in sorted(Path(args.ground_truth).glob("*GroundTruth.txt")):
+            truths.append(ground_truth(book, gt, vader))
+    text = markdown(sets, truths)
+    sys.stdout.write(text)
+    if args.html:
+        from .eval_html import html_report
+
+        Path(args.html).write_text(html_report(sets, truths), encoding="utf-8")
+        print(f"\nHTML report: {args.html}", file=sys.stderr)
+    if args.misses:
+        for name, rep in sets.items():
+            for r in rep.results:
+                for m in r.misses:
+                    print(f"MISS {name} {r.conversation} {m['prompt']} @{m['event']}", file=sys.stderr)
+                for f in r.false_alarms:
+                    print(f"FALSE {name} {r.conversation} {f['prompt']} @{f['event']}", file=sys.stderr)
+                if r.expected_type != r.predicted_type:
+                    print(f"TYPE {name} {r.conversation} want {r.expected_type} got {r.predicted_type}",
+                          file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assist", description="Customer Sense: prompts for live support chats.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,13 +161,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate phrasebooks and run every example")
     p.add_argument("files", nargs="*", metavar="FILE", help="phrasebook directory or files (default: shipped)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("eval", help="score prompts, mood and type against labelled conversations")
+    p.add_argument("data", nargs="+", metavar="DATA", help="labelled JSONL file(s) or directories")
+    p.add_argument("--phrasebook", "-p", action="append", metavar="P")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    p.add_argument("--ground-truth", metavar="DIR", default=None,
+                   help="directory with VADER's *GroundTruth.txt files: report Pearson r against bare VADER")
+    p.add_argument("--misses", action="store_true", help="list every miss, false alarm and wrong type on stderr")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    result: Any = args.func(args)
+    try:
+        result: Any = args.func(args)
+    except BrokenPipeError:  # `assist replay ... | head`: the reader went away, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return 130
     return int(result)
 
 

@@ -139,6 +139,7 @@ class _Raw:
     spots: dict[str, Location] = field(default_factory=dict)
     where: Location | None = None
     order: int = 0
+    layered_only: bool = False  # first seen in a later (team) file
 
 
 def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path | None]:
@@ -206,7 +207,7 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
                     settings[key] = value
                     settings_spot[key] = value_where(file, data["settings"], key)
         for i, node in enumerate(top.get("entries") or []):
-            _layer_entry(file, data["entries"], i, node, raws, issues)
+            _layer_entry(file, data["entries"], i, node, raws, issues, layered=file != parsed[0][0])
     prompt_ids = set(raws)
     entries = []
     for entry_id, raw in raws.items():
@@ -250,7 +251,8 @@ def paths_label(books: list[Path]) -> str:
     return str(books[-1]) if books else "phrasebook"
 
 
-def _layer_entry(file: str, seq: Any, i: int, node: Any, raws: dict[str, _Raw], issues: list[Issue]) -> None:
+def _layer_entry(file: str, seq: Any, i: int, node: Any, raws: dict[str, _Raw], issues: list[Issue],
+                 *, layered: bool) -> None:
     if not isinstance(node, dict):
         issues.append(Issue(where(file, seq, i), f"entry {i + 1} must be a mapping with an 'id', "
                                                  f"got {describe(node)}"))
@@ -263,7 +265,7 @@ def _layer_entry(file: str, seq: Any, i: int, node: Any, raws: dict[str, _Raw], 
         return
     raw = raws.get(entry_id)
     if raw is None:
-        raw = raws[entry_id] = _Raw(where=where(file, seq, i), order=len(raws))
+        raw = raws[entry_id] = _Raw(where=where(file, seq, i), order=len(raws), layered_only=layered)
     elif raw.where is not None and raw.where.file == file:
         issues.append(Issue(where(file, seq, i), f"entry {entry_id!r} appears twice in this file "
                                                  f"(first at line {raw.where.line})"))
@@ -286,10 +288,14 @@ def _build_entry(entry_id: str, raw: _Raw, cues: CueLibrary, prompt_ids: set[str
     what = f"entry {entry_id!r}"
     home = raw.where or Location("phrasebook")
     v: dict[str, Any] = {}
+    close = suggest(entry_id, prompt_ids - {entry_id})
+    new_hint = (f"; no earlier file has this id, so it is a new entry{close.replace(' (', ' ').rstrip(')')}"
+                if close and raw.layered_only else "")
     for name, spec in ENTRY_FIELDS.items():
         if name not in raw.values or raw.values[name] is None:
             if spec.required:
-                issues.append(Issue(home, f"{what}: required key {name!r} not provided ({spec.expected()})"))
+                issues.append(Issue(home, f"{what}: required key {name!r} not provided "
+                                          f"({spec.expected()}){new_hint}"))
             elif spec.default is not None:
                 v[name] = spec.default
             continue

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 MOOD_STYLE = {"upset": "red", "neutral": "yellow", "positive": "green"}
 SEVERITY_STYLE = {"critical": "bold white on red", "warn": "bold black on yellow", "info": "bold white on blue"}
 BAR_CELLS = 10
+LEFT = 46
 
 
 def sentiment_bar(value: float) -> Text:
@@ -48,39 +50,41 @@ class Transcript:
                 r.get("kind") == "error" for r in records):
             self.marker(obj)
 
+    def _row(self, left: Text, right: Text) -> None:
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(width=LEFT, no_wrap=True)
+        grid.add_column(ratio=1)
+        grid.add_row(left, right)
+        self.console.print(grid)
+
     def turn(self, rec: dict[str, Any], obj: dict[str, Any] | None) -> None:
-        line = Text()
-        line.append(f"{rec['conversation']:>10} ", style="dim")
-        line.append(f"#{rec['event']:<3}", style="dim")
-        line.append(f"{_clock(rec['ts'])} ", style="dim")
         role = rec["role"]
-        line.append(f"{role:>8} ", style="bold cyan" if role == "customer" else "bold magenta")
-        line.append_text(sentiment_bar(rec["sentiment"]))
-        line.append(f" {rec['sentiment']:+.2f} ", style=MOOD_STYLE[rec["mood"]])
-        text = str(obj.get("text", "")) if obj else ""
-        line.append(text)
-        self.console.print(line)
-        details = Text(" " * 24)
+        left = Text()
+        left.append(f"{rec['conversation'][-8:]:>8} #{rec['event']:<3}", style="dim")
+        left.append(f"{_clock(rec['ts'])} ", style="dim")
+        left.append(f"{role:>8} ", style="bold cyan" if role == "customer" else "bold magenta")
+        left.append_text(sentiment_bar(rec["sentiment"]))
+        left.append(f" {rec['sentiment']:+.2f}", style=MOOD_STYLE[rec["mood"]])
+        right = Text(str(obj.get("text", "")) if obj else "")
         if rec["cues"]:
-            details.append("cues: " + ", ".join(rec["cues"]) + "  ", style="italic")
+            right.append("\n" + "cues: " + ", ".join(rec["cues"]), style="italic dim")
         ctype = rec.get("customer_type")
         if role == "customer" and ctype:
-            details.append(f"type: {ctype['label']} {ctype['confidence']:.0%}", style="bold")
-        if rec["cues"] or (role == "customer" and ctype):
-            self.console.print(details)
+            right.append(f"{'  ' if rec['cues'] else chr(10)}type: {ctype['label']} {ctype['confidence']:.0%}",
+                         style="bold")
+        self._row(left, right)
 
     def prompt(self, rec: dict[str, Any]) -> None:
-        line = Text(" " * 24)
+        left = Text(f"{'':>13}{_clock(rec['ts'])} ", style="dim")
         style = SEVERITY_STYLE.get(rec["severity"], "bold")
-        tag = f" {rec['prompt']} "
-        line.append(tag, style=style)
+        left.append(f" {rec['prompt'][:LEFT - 20]} ", style=style)
+        right = Text()
         if rec.get("audience") == "supervisor":
-            line.append(" → supervisor", style="bold red")
+            right.append("to supervisor: ", style="bold red")
         if rec.get("mode") == "shadow":
-            line.append(" (shadow)", style="dim")
-        line.append(f" {_clock(rec['ts'])} ", style="dim")
-        line.append(rec["text"])
-        self.console.print(line)
+            right.append("(shadow) ", style="dim")
+        right.append(rec["text"], style="bold")
+        self._row(left, right)
 
     def error(self, rec: dict[str, Any]) -> None:
         style = "yellow" if rec.get("severity") == "warning" else "bold red"

@@ -1,0 +1,55 @@
+"""`assist eval` output: Markdown tables on stdout and a self-contained HTML report."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .evaluate import MOODS, TYPES, GroundTruth, Report
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def _confusion_md(table: dict[str, Counter[str]], columns: list[str], title: str) -> list[str]:
+    lines = [f"| {title} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for row, counts in table.items():
+        lines.append(f"| **{row}** | " + " | ".join(str(counts.get(c, 0)) for c in columns) + " |")
+    return lines
+
+
+def markdown(sets: dict[str, Report], truths: list[GroundTruth]) -> str:
+    out: list[str] = []
+    out.append("## Summary\n")
+    out.append("| set | conversations | prompt recall | false alarms | calm chats with a negative prompt "
+               "| mood sign acc. (ours / VADER) | mood 3-way acc. (ours / VADER) | type acc. |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for name, rep in sets.items():
+        calm = sum(1 for r in rep.results if r.calm)
+        out.append(
+            f"| {name} | {len(rep.results)} | {_pct(rep.recall)} ({rep.expected_prompts} expected) "
+            f"| {rep.false_alarms} | {len(rep.calm_with_negative)} of {calm} "
+            f"| {_pct(rep.mood_sign_accuracy(1))} / {_pct(rep.mood_sign_accuracy(2))} "
+            f"| {_pct(rep.mood_accuracy(1))} / {_pct(rep.mood_accuracy(2))} "
+            f"| {_pct(rep.type_accuracy())} ({len(rep.type_pairs())} typed) |")
+    for name, rep in sets.items():
+        out.append(f"\n## {name}: prompts\n")
+        out.append("| prompt | fired | hit | missed | false alarms | unlisted |")
+        out.append("|---|---|---|---|---|---|")
+        for pid, c in rep.per_prompt().items():
+            out.append(f"| {pid} | {c.get('fired', 0)} | {c.get('hit', 0)} | {c.get('miss', 0)} "
+                       f"| {c.get('false_alarm', 0)} | {c.get('unlisted', 0)} |")
+        out.append(f"\n## {name}: mood ({len(rep.mood_pairs(1))} customer turns; rows: label, columns: "
+                   "ours | bare VADER)\n")
+        ours = _confusion_md(rep.mood_confusion(1), list(MOODS), "ours")
+        bare = _confusion_md(rep.mood_confusion(2), list(MOODS), "VADER")
+        out.extend(f"{a} {b}" for a, b in zip(ours, bare, strict=True))
+        out.append(f"\n## {name}: complainer type (rows: label, columns: predicted at the end)\n")
+        out.extend(_confusion_md(rep.type_confusion(), [str(t) for t in TYPES], "type"))
+    if truths:
+        out.append("\n## Ordinary text: VADER's human-rated ground truth (Pearson r)\n")
+        out.append("| set | items | ours | bare VADER | change |")
+        out.append("|---|---|---|---|---|")
+        for t in truths:
+            out.append(f"| {t.name} | {t.items} | {t.ours:.3f} | {t.vader:.3f} | {-t.loss:+.3f} |")
+    return "\n".join(out) + "\n"

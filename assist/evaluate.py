@@ -1,0 +1,242 @@
+"""Scoring the engine against labelled conversations (`assist eval`, the corpus tests).
+
+A labelled conversation is a contract JSONL file whose `start` event carries
+`expect` and whose customer messages carry `mood_label` (docs/labelled-data.md).
+Everything is computed from the same records the live server would push.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engine import Engine
+from .phrasebook import Phrasebook
+from .replay import replay
+from .sentiment import VaderBase, mood_of
+
+NEGATIVE_PROMPTS = frozenset({
+    "let-them-vent", "no-excuses", "be-firm", "draw-out", "chronic-patience", "empathize", "apologize",
+    "dont-pass-buck", "dont-argue", "move-to-solution", "escalation-risk", "take-a-break",
+})
+MOODS = ("upset", "neutral", "positive")
+TYPES = ("meek", "aggressive", "vip", "ripoff", "chronic", None)
+
+
+@dataclass
+class Labelled:
+    path: Path
+    conversation: str
+    events: list[dict[str, Any]]
+    expect: dict[str, Any]
+
+
+@dataclass
+class ConversationResult:
+    conversation: str
+    path: str
+    expected_type: str | None
+    predicted_type: str | None
+    calm: bool
+    hits: list[str] = field(default_factory=list)
+    misses: list[dict[str, Any]] = field(default_factory=list)
+    false_alarms: list[dict[str, Any]] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)
+    moods: list[tuple[str, str, str, str]] = field(default_factory=list)  # (label, ours, vader, text)
+    fired: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    results: list[ConversationResult]
+
+    # -- prompts -----------------------------------------------------------------
+    @property
+    def expected_prompts(self) -> int:
+        return sum(len(r.hits) + len(r.misses) for r in self.results)
+
+    @property
+    def recall(self) -> float:
+        total = self.expected_prompts
+        return sum(len(r.hits) for r in self.results) / total if total else 1.0
+
+    @property
+    def false_alarms(self) -> int:
+        return sum(len(r.false_alarms) for r in self.results)
+
+    @property
+    def calm_with_negative(self) -> list[str]:
+        return [r.conversation for r in self.results
+                if r.calm and any(f["prompt"] in NEGATIVE_PROMPTS for f in r.false_alarms)]
+
+    def per_prompt(self) -> dict[str, dict[str, int]]:
+        table: dict[str, Counter[str]] = {}
+        for r in self.results:
+            for p in r.hits:
+                table.setdefault(p, Counter())["hit"] += 1
+            for m in r.misses:
+                table.setdefault(m["prompt"], Counter())["miss"] += 1
+            for f in r.false_alarms:
+                table.setdefault(f["prompt"], Counter())["false_alarm"] += 1
+            for u in r.unlisted:
+                table.setdefault(u, Counter())["unlisted"] += 1
+            for f in r.fired:
+                table.setdefault(f["prompt"], Counter())["fired"] += 1
+        return {k: dict(v) for k, v in sorted(table.items())}
+
+    # -- mood ----------------------------------------------------------------------
+    def mood_pairs(self, which: int) -> list[tuple[str, str]]:
+        return [(m[0], m[which]) for r in self.results for m in r.moods]
+
+    def mood_accuracy(self, which: int = 1) -> float:
+        pairs = self.mood_pairs(which)
+        return sum(a == b for a, b in pairs) / len(pairs) if pairs else 1.0
+
+    def mood_sign_accuracy(self, which: int = 1) -> float:
+        """Upset vs not upset: the call the panel makes."""
+        pairs = self.mood_pairs(which)
+        return sum((a == "upset") == (b == "upset") for a, b in pairs) / len(pairs) if pairs else 1.0
+
+    def mood_confusion(self, which: int = 1) -> dict[str, Counter[str]]:
+        table: dict[str, Counter[str]] = {m: Counter() for m in MOODS}
+        for label, got in self.mood_pairs(which):
+            table[label][got] += 1
+        return table
+
+    # -- type ----------------------------------------------------------------------
+    def type_pairs(self, labelled_only: bool = True) -> list[tuple[str | None, str | None]]:
+        return [(r.expected_type, r.predicted_type) for r in self.results
+                if r.expected_type is not None or not labelled_only]
+
+    def type_accuracy(self, labelled_only: bool = True) -> float:
+        pairs = self.type_pairs(labelled_only)
+        return sum(a == b for a, b in pairs) / len(pairs) if pairs else 1.0
+
+    def type_confusion(self) -> dict[str, Counter[str]]:
+        table: dict[str, Counter[str]] = {str(t): Counter() for t in TYPES}
+        for label, got in self.type_pairs(labelled_only=False):
+            table[str(label)][str(got)] += 1
+        return table
+
+
+def load_labelled(paths: list[Path]) -> list[Labelled]:
+    files: list[Path] = []
+    for p in paths:
+        files.extend(sorted(p.rglob("*.jsonl")) if p.is_dir() else [p])
+    out = []
+    for f in files:
+        events = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+        start = next((e for e in events if e.get("type") == "start" and "expect" in e), None)
+        if start is None:
+            continue
+        out.append(Labelled(f, start["conversation"], events, start["expect"]))
+    return out
+
+
+def evaluate(phrasebook: Phrasebook, labelled: list[Labelled], vader: VaderBase | None = None) -> Report:
+    vader = vader or VaderBase()
+    results = []
+    for item in labelled:
+        engine = Engine(phrasebook)
+        lines = [(n, json.dumps(e)) for n, e in enumerate(item.events, 1)]
+        records = [r for _, recs in replay(engine, lines) for r in recs]
+        results.append(_score(item, records, vader))
+    return Report(results)
+
+
+def _score(item: Labelled, records: list[dict[str, Any]], vader: VaderBase) -> ConversationResult:
+    expect = item.expect
+    conv_records = [r for r in records if r.get("conversation") == item.conversation]
+    turns = [r for r in conv_records if r["kind"] == "turn"]
+    fired = [r for r in conv_records if r["kind"] == "prompt" and r.get("mode") != "shadow"]
+    last_customer = next((t for t in reversed(turns) if t["role"] == "customer"), None)
+    ctype = last_customer["customer_type"]["label"] if last_customer and last_customer["customer_type"] else None
+    result = ConversationResult(item.conversation, str(item.path), expect.get("type"), ctype,
+                                bool(expect.get("calm")), fired=fired)
+    used: set[str] = set()
+    for want in expect.get("prompts", []):
+        slack = int(want.get("slack", 1))
+        match = next((f for f in fired if f["prompt"] == want["prompt"] and f["id"] not in used
+                      and abs(f["event"] - int(want["event"])) <= slack), None)
+        if match is None:
+            match = next((f for f in fired if f["prompt"] == want["prompt"]
+                          and abs(f["event"] - int(want["event"])) <= slack), None)
+        if match is not None:
+            used.add(match["id"])
+            result.hits.append(want["prompt"])
+        else:
+            result.misses.append(want)
+    never = set(expect.get("never", []))
+    if result.calm:
+        never |= NEGATIVE_PROMPTS
+    expected_ids = {w["prompt"] for w in expect.get("prompts", [])}
+    for f in fired:
+        if f["prompt"] in never and f["prompt"] not in expected_ids:
+            result.false_alarms.append({"prompt": f["prompt"], "event": f["event"], "text": f["text"]})
+        elif f["id"] not in used and f["prompt"] not in expected_ids:
+            result.unlisted.append(f["prompt"])
+    by_index = {t["event"]: t for t in turns}
+    index = 0
+    for event in item.events:
+        # the contract index of each accepted event, to pair labels with turn records
+        if event.get("type") == "message" and event.get("role") == "customer" and "mood_label" in event:
+            turn = by_index.get(index)
+            if turn is not None:
+                bare = mood_of(vader.compound(event["text"]))
+                result.moods.append((event["mood_label"], turn["mood"], bare, event["text"]))
+        index += 1
+    return result
+
+
+@dataclass
+class GroundTruth:
+    name: str
+    items: int
+    ours: float
+    vader: float
+
+    @property
+    def loss(self) -> float:
+        return self.vader - self.ours
+
+
+def pearson(xs: list[float], ys: list[float]) -> float:
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    return sxy / (sxx * syy) ** 0.5 if sxx and syy else 0.0
+
+
+def ground_truth(phrasebook: Phrasebook, path: Path, vader: VaderBase | None = None) -> GroundTruth:
+    """Pearson r against VADER's human ratings, each line fed as a one-message customer chat."""
+    import html
+
+    vader = vader or VaderBase()
+    engine = Engine(phrasebook)
+    ratings: list[float] = []
+    ours: list[float] = []
+    bare: list[float] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        parts = line.rstrip("\r").split("\t")
+        if len(parts) < 3:
+            continue
+        text = html.unescape(parts[2])
+        cid = f"gt-{n}"
+        records = engine.feed({"conversation": cid, "type": "message", "ts": 0, "role": "customer", "text": text})
+        engine.forget(cid)
+        turn = next((r for r in records if r["kind"] == "turn"), None)
+        if turn is None:
+            continue
+        ratings.append(float(parts[1]))
+        ours.append(turn["sentiment"])
+        bare.append(vader.compound(text))
+    return GroundTruth(path.stem, len(ratings), pearson(ours, ratings), pearson(bare, ratings))
+
+

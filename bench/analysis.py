@@ -1,0 +1,167 @@
+"""Cost of the analysis core against bare VADER, measured in the same run.
+
+    .venv/bin/python bench/analysis.py [--events 100000] [--conversations 10000]
+
+1. Per customer message: `engine.feed` (cues, CS sentiment, trend, type, phrasebook)
+   against bare `SentimentIntensityAnalyzer.polarity_scores` on the same messages,
+   alternating rounds so both see the same machine noise. Target <= 1.5x.
+2. Replay of a generated file of >= 100k events (labelled chats cloned and
+   interleaved): events/s, and its ratio to bare VADER scoring the same messages.
+3. Engine memory per open conversation: tracemalloc over N open conversations that
+   have each had a typical chat so far. Target <= 20 KB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
+
+from assist import Engine, load_phrasebook  # noqa: E402
+from assist.replay import replay  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "conversations"
+
+
+def labelled_chats() -> list[list[dict[str, Any]]]:
+    chats = []
+    for path in sorted(DATA.rglob("*.jsonl")):
+        events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        for e in events:
+            e.pop("expect", None)
+            e.pop("mood_label", None)
+        chats.append(events)
+    return chats
+
+
+def clone(chat: list[dict[str, Any]], cid: str, offset: float) -> list[dict[str, Any]]:
+    return [{**e, "conversation": cid, "ts": e["ts"] + offset} for e in chat]
+
+
+def per_message(book: Any, chats: list[list[dict[str, Any]]], rounds: int) -> dict[str, Any]:
+    texts = [e["text"] for c in chats for e in c if e.get("type") == "message" and e["role"] == "customer"]
+    vader = SentimentIntensityAnalyzer()
+    engine_ns: list[float] = []
+    vader_ns: list[float] = []
+    lat_engine: list[float] = []
+    lat_vader: list[float] = []
+    for r in range(rounds):
+        engine = Engine(book)
+        events = [{"conversation": f"m{r}-{i % 50}", "type": "message", "ts": float(i), "role": "customer",
+                   "text": t} for i, t in enumerate(texts)]
+        gc.collect()
+        t0 = time.perf_counter_ns()
+        for t in texts:
+            s = time.perf_counter_ns()
+            vader.polarity_scores(t)
+            lat_vader.append(time.perf_counter_ns() - s)
+        t1 = time.perf_counter_ns()
+        for e in events:
+            s = time.perf_counter_ns()
+            engine.feed(e)
+            lat_engine.append(time.perf_counter_ns() - s)
+        t2 = time.perf_counter_ns()
+        vader_ns.append((t1 - t0) / len(texts))
+        engine_ns.append((t2 - t1) / len(texts))
+    v, e = statistics.median(vader_ns), statistics.median(engine_ns)
+    q = statistics.quantiles
+    return {
+        "messages": len(texts), "rounds": rounds,
+        "vader_us": v / 1000, "engine_us": e / 1000, "ratio": e / v,
+        "vader_p50_us": q(lat_vader, n=100)[49] / 1000, "vader_p99_us": q(lat_vader, n=100)[98] / 1000,
+        "engine_p50_us": q(lat_engine, n=100)[49] / 1000, "engine_p99_us": q(lat_engine, n=100)[98] / 1000,
+    }
+
+
+def big_replay(book: Any, chats: list[list[dict[str, Any]]], target_events: int) -> dict[str, Any]:
+    rng = random.Random(7)
+    events: list[dict[str, Any]] = []
+    n = 0
+    while len(events) < target_events:
+        chat = chats[n % len(chats)]
+        events.extend(clone(chat, f"big-{n}", offset=rng.uniform(0, 3600 * 8)))
+        n += 1
+    events.sort(key=lambda e: e["ts"])  # conversations interleave as in a real export
+    lines = [(i, json.dumps(e)) for i, e in enumerate(events, 1)]
+    texts = [e["text"] for e in events if e.get("type") == "message"]
+    vader = SentimentIntensityAnalyzer()
+    gc.collect()
+    t0 = time.perf_counter()
+    for t in texts:
+        vader.polarity_scores(t)
+    t1 = time.perf_counter()
+    engine = Engine(book)
+    count = 0
+    for _, records in replay(engine, lines):
+        count += len(records)
+    t2 = time.perf_counter()
+    return {"events": len(events), "conversations": n, "messages": len(texts), "records": count,
+            "replay_s": t2 - t1, "vader_s": t1 - t0, "events_per_s": len(events) / (t2 - t1),
+            "ratio": (t2 - t1) / (t1 - t0)}
+
+
+def memory(book: Any, chats: list[list[dict[str, Any]]], conversations: int) -> dict[str, Any]:
+    engine = Engine(book)
+    # warm caches (regex, jinja) before measuring
+    for e in clone(chats[0], "warm", 0):
+        engine.feed(e)
+    engine.forget("warm")
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for i in range(conversations):
+        chat = chats[i % len(chats)]
+        for e in clone(chat, f"mem-{i}", 0):
+            if e.get("type") == "end":
+                continue  # keep every conversation open
+            engine.feed(e)
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    return {"conversations": conversations, "bytes_total": grown, "bytes_per_conversation": grown / conversations}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    book = load_phrasebook()
+    chats = labelled_chats()
+    result = {
+        "per_message": per_message(book, chats, args.rounds),
+        "replay": big_replay(book, chats, args.events),
+        "memory": memory(book, chats, args.conversations),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    pm, rp, mem = result["per_message"], result["replay"], result["memory"]
+    print(f"per customer message ({pm['messages']} messages x {pm['rounds']} rounds)")
+    print(f"  bare VADER      {pm['vader_us']:8.1f} us   p50 {pm['vader_p50_us']:.1f}  p99 {pm['vader_p99_us']:.1f}")
+    print(f"  engine.feed     {pm['engine_us']:8.1f} us   p50 {pm['engine_p50_us']:.1f}  p99 {pm['engine_p99_us']:.1f}")
+    print(f"  ratio           {pm['ratio']:8.2f} x   (target <= 1.5)")
+    print(f"replay of {rp['events']:,} events ({rp['conversations']:,} conversations, {rp['messages']:,} messages)")
+    print(f"  {rp['events_per_s']:,.0f} events/s; {rp['replay_s']:.1f} s vs bare VADER on the same messages "
+          f"{rp['vader_s']:.1f} s = {rp['ratio']:.2f} x")
+    print(f"memory: {mem['bytes_per_conversation'] / 1024:.1f} KB per open conversation "
+          f"({mem['conversations']:,} open; target <= 20 KB)")
+
+
+if __name__ == "__main__":
+    main()

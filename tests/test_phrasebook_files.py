@@ -1,0 +1,82 @@
+"""Phrasebook load errors: each invalid file says file, line, column and what is wrong."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assist import Engine, RuleFileError, load_phrasebook
+from assist.examples import check_examples
+from assist.phrasebook import DEFAULT_DIR
+
+from .conftest import chat, prompts, run
+
+HERE = Path(__file__).parent / "phrasebooks"
+INVALID = sorted((HERE / "invalid").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+def test_invalid_phrasebook_reports_where_and_what(path: Path) -> None:
+    with pytest.raises(RuleFileError) as caught:
+        load_phrasebook(path)
+    reported = [str(i) for i in caught.value.issues]
+    for want in path.with_suffix(".expected").read_text().splitlines():
+        spot, words = want.split(": ", 1)
+        expected_prefix = f"{path.name}:{spot}: "
+        assert any(r.split("/")[-1].startswith(expected_prefix) and words in r for r in reported), (
+            f"expected {expected_prefix}{words}\n got:\n  " + "\n  ".join(reported))
+
+
+def test_every_invalid_case_has_its_expectation() -> None:
+    assert INVALID and all(p.with_suffix(".expected").exists() for p in INVALID)
+
+
+def test_shipped_phrasebook_loads_and_covers_the_contract_ids() -> None:
+    book = load_phrasebook()
+    ids = {e.id for e in book.entries}
+    contract = {"let-them-vent", "no-excuses", "hold-update", "be-firm", "draw-out", "vip-care",
+                "chronic-patience", "empathize", "apologize", "dont-pass-buck", "dont-argue",
+                "move-to-solution", "escalation-risk", "take-a-break", "follow-up"}
+    assert contract <= ids
+    assert {e.id: e.audience for e in book.entries}["escalation-risk"] == "supervisor"
+
+
+def test_shipped_examples_all_pass() -> None:
+    issues, count = check_examples(load_phrasebook())
+    assert not issues, "\n".join(map(str, issues))
+    assert count > 100
+
+
+def test_team_layer_overrides_disables_and_adds() -> None:
+    base = load_phrasebook()
+    team = load_phrasebook(DEFAULT_DIR, HERE / "valid" / "team.yaml")
+    assert team.entry("vip-care") is not None and not team.entry("vip-care").enabled  # type: ignore[union-attr]
+    reworded = team.entry("no-excuses")
+    assert reworded is not None and reworded.text.startswith("Team rule")
+    assert reworded.when is not None and reworded.when.source == base.entry("no-excuses").when.source  # type: ignore[union-attr]
+    assert "warranty-question" in team.cues.cues
+    issues, _ = check_examples(team)
+    assert not issues, "\n".join(map(str, issues))
+    records = run(Engine(team), chat(("customer", "Is my kettle still under warranty?"),
+                                     profile={"tier": "vip"}))
+    assert [p["prompt"] for p in prompts(records)] == ["warranty-help"]
+
+
+def test_a_team_entry_that_only_overrides_must_name_an_existing_id(tmp_path: Path) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text("entries:\n  - id: no-excusez\n    enabled: false\n")
+    with pytest.raises(RuleFileError) as caught:
+        load_phrasebook(DEFAULT_DIR, team)
+    assert any(re.search(r"team.yaml:2:\d+: entry 'no-excusez': required key 'text'", str(i))
+               for i in caught.value.issues)
+
+
+def test_all_errors_are_reported_at_once(tmp_path: Path) -> None:
+    bad = tmp_path / "many.yaml"
+    bad.write_text("entries:\n  - id: a\n    on: customer\n    severity: loud\n"
+                   "  - id: b\n    on: agent\n    text: hi\n    severity: info\n    when: \"'nope' in cues\"\n")
+    with pytest.raises(RuleFileError) as caught:
+        load_phrasebook(bad)
+    assert len(caught.value.issues) >= 4  # missing text, bad severity, two missing examples, unknown cue
