@@ -145,6 +145,86 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    from .config import ensure_secrets, load_settings
+
+    flags = {k: getattr(args, k, None) for k in ("host", "port", "db")}
+    if getattr(args, "phrasebook", None):
+        flags["phrasebooks"] = tuple(args.phrasebook)
+    if getattr(args, "retain_days", None) is not None:
+        flags["retain_days"] = args.retain_days
+    return ensure_secrets(load_settings(getattr(args, "config", None), **flags))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from aiohttp import web
+
+    from .config import ConfigError
+    from .server import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = _settings(args)
+        book = load_phrasebook(*settings.phrasebooks)
+    except ConfigError as exc:
+        print(f"assist serve: {exc}", file=sys.stderr)
+        return 2
+    except RuleFileError as exc:
+        _print_issues(exc, sys.stderr)
+        print("assist serve: the phrasebook has errors; fix them (see `assist check`) and start again",
+              file=sys.stderr)
+        return 2
+    app = create_app(settings, book)
+    print(f"Customer Sense on http://{settings.host}:{settings.port}  store {settings.db}  "
+          f"phrasebook {book.fingerprint}; ingest sources: {', '.join(settings.sources)}", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    import time
+
+    from .tokens import make_token
+
+    settings = _settings(args)
+    print(make_token(settings.secret, args.agent, role=args.role, ttl=args.ttl, now=time.time()))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .store import SQLiteStore
+
+    settings = _settings(args)
+    if not Path(settings.db).exists():
+        print(f"assist export: no store at {settings.db}", file=sys.stderr)
+        return 2
+
+    async def read() -> list[dict[str, Any]]:
+        store = SQLiteStore(settings.db)
+        await store.open()
+        try:
+            return await store.events(args.conversation)
+        finally:
+            await store.close()
+
+    events = asyncio.run(read())
+    if not events:
+        print(f"assist export: no events for conversation {args.conversation!r} in {settings.db}", file=sys.stderr)
+        return 1
+    for event in events:
+        sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _server_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="TOML settings file (then ASSIST_* variables, then flags)")
+    p.add_argument("--db", metavar="PATH", help="SQLite store (default var/assist.sqlite3)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assist", description="Customer Sense: prompts for live support chats.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +250,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="directory with VADER's *GroundTruth.txt files: report Pearson r against bare VADER")
     p.add_argument("--misses", action="store_true", help="list every miss, false alarm and wrong type on stderr")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="run the live server (Socket.IO + REST)")
+    _server_flags(p)
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--phrasebook", "-p", action="append", metavar="P")
+    p.add_argument("--retain-days", type=float, dest="retain_days")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("token", help="make a signed panel token")
+    _server_flags(p)
+    p.add_argument("--agent", required=True, help="agent (or supervisor) id")
+    p.add_argument("--role", choices=("agent", "supervisor"), default="agent")
+    p.add_argument("--ttl", type=float, default=12 * 3600, help="seconds the token is valid (default 12 h)")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("export", help="print a stored conversation as contract JSONL")
+    _server_flags(p)
+    p.add_argument("conversation")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

@@ -27,14 +27,16 @@ event's `ts` or an argument, so replay and the live server give the same records
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 import itertools
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .conversation import QUOTE_CHARS, Conversation, Turn
 from .cues import CueMatch, count_words
 from .errors import EventError
-from .events import AnyEvent, Draft, End, Feedback, Hold, Message, Start, parse_event
+from .events import AnyEvent, Draft, End, Event, Feedback, Hold, Message, Start, parse_event
 from .phrasebook import Entry, Phrasebook, load_phrasebook
 from .sentiment import SentimentScorer, mood_of
 
@@ -59,6 +61,25 @@ def error_record(message: str, *, line: int | None = None, conversation: str | N
     return rec
 
 
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """What `Engine.ingest` did with one event: `status` is accepted, duplicate or rejected."""
+
+    status: str
+    event: AnyEvent | None
+    index: int | None
+    records: list[Record]
+    ts: float = 0.0  # the time it was processed at (raised when it went back)
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+    @property
+    def error(self) -> str | None:
+        return next((r["message"] for r in self.records if r["kind"] == "error" and r["severity"] == "error"), None)
+
+
 class Engine:
     """Turns events into `turn`, `prompt` and `error` records for many conversations."""
 
@@ -73,28 +94,37 @@ class Engine:
     def feed(self, event: Mapping[str, Any] | AnyEvent, *, line: int | None = None,
              now: float | None = None) -> list[Record]:
         """Apply one event; `now` fills a missing `ts` (live server receive time)."""
+        return self.ingest(event, line=line, now=now).records
+
+    def ingest(self, event: Mapping[str, Any] | AnyEvent | Any, *, line: int | None = None,
+               now: float | None = None) -> Ingested:
+        """Apply one event and say what became of it (accepted, duplicate or rejected)."""
         where = f"line {line}: " if line is not None else ""
-        if isinstance(event, Mapping):
+        if not isinstance(event, Event):
+            raw: Any = dict(event) if isinstance(event, Mapping) else event
             try:
-                event = parse_event(dict(event), default_ts=now)
+                event = parse_event(raw, default_ts=now)
             except EventError as exc:
-                cid = event.get("conversation")
-                return [error_record(f"{where}{exc.message}", line=line, field=exc.field,
-                                     conversation=cid if isinstance(cid, str) else None)]
+                cid = raw.get("conversation") if isinstance(raw, dict) else None
+                return Ingested("rejected", None, None, [error_record(
+                    f"{where}{exc.message}", line=line, field=exc.field,
+                    conversation=cid if isinstance(cid, str) else None)])
         conv = self._conversations.get(event.conversation)
         if conv is None:
             conv = self._conversations[event.conversation] = Conversation(event.conversation,
                                                                           self.phrasebook.types)
         if event.id is not None and event.id in conv.seen_ids:
-            return []
+            return Ingested("duplicate", event, None, [])
         if conv.ended and not isinstance(event, Feedback):
-            return [error_record(f"{where}conversation {conv.id!r} has ended; a {event.type!r} event after "
-                                 "its 'end' is not processed (start a new conversation id)",
-                                 line=line, conversation=conv.id, field="conversation")]
+            return Ingested("rejected", event, None, [error_record(
+                f"{where}conversation {conv.id!r} has ended; a {event.type!r} event after "
+                "its 'end' is not processed (start a new conversation id)",
+                line=line, conversation=conv.id, field="conversation")])
         if isinstance(event, Feedback) and event.prompt not in conv.prompts:
-            return [error_record(f"{where}feedback names prompt {event.prompt!r}, which was not shown in "
-                                 f"conversation {conv.id!r}; use the 'id' of a prompt record",
-                                 line=line, conversation=conv.id, field="prompt")]
+            return Ingested("rejected", event, None, [error_record(
+                f"{where}feedback names prompt {event.prompt!r}, which was not shown in "
+                f"conversation {conv.id!r}; use the 'id' of a prompt record",
+                line=line, conversation=conv.id, field="prompt")])
         records: list[Record] = []
         ts = event.ts
         if conv.latest_ts is not None and ts < conv.latest_ts:
@@ -127,7 +157,7 @@ class Engine:
         elif isinstance(event, Feedback):
             conv.feedback[event.prompt] = event.verdict
         self._reschedule(conv)
-        return records
+        return Ingested("accepted", event, index, records, ts)
 
     def tick(self, now: float) -> list[Record]:
         """Fire every timer due at or before `now`, in due order per conversation."""
@@ -220,7 +250,7 @@ class Engine:
         turn = Turn(index, ts, "agent", text[:QUOTE_CHARS], value, mood_of(value),
                     frozenset(m.cue for m in matches), count_words(text))
         context = self._context(conv, "agent", turn, ts)
-        context["agent_said"] = conv.agent_said + {m.cue: 1 for m in matches}
+        context["agent_said"] = conv.agent_said + Counter(m.cue for m in matches)
         out = []
         for entry in entries:
             if entry.when is None or entry.when(context):
@@ -310,6 +340,14 @@ class Engine:
     def _evidence(self, conv: Conversation, entry: Entry, context: dict[str, Any], turn: Turn | None,
                   matches: tuple[CueMatch, ...]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
+        if entry.timer is not None:
+            seconds = getattr(context["timers"], entry.timer)
+            items.append({"timer": entry.timer, "seconds": round(seconds or 0.0, 1),
+                          "why": "on hold without an update" if entry.timer == "hold" else "waiting for a reply"})
+            if entry.timer == "hold" and conv.last_agent is not None:
+                last = conv.last_agent
+                items.append({"event": last.event, "role": "agent", "quote": last.text[:QUOTE_CHARS],
+                              "why": "the agent's last message"})
         refs = entry.when.references if entry.when is not None else None
         if refs is None:
             return items
@@ -352,7 +390,7 @@ class Engine:
                           "why": "customer profile"})
         timers = context["timers"]
         for name in ("hold", "waiting"):
-            if f"timers.{name}" in facts and getattr(timers, name) is not None:
+            if f"timers.{name}" in facts and getattr(timers, name) is not None and name != entry.timer:
                 items.append({"timer": name, "seconds": round(getattr(timers, name), 1),
                               "why": "on hold without an update" if name == "hold" else "waiting for a reply"})
         if "outcome" in facts:

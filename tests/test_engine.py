@@ -189,11 +189,13 @@ class TestBudget:
 
 def test_draft_check_warns_without_changing_state(engine: Engine) -> None:
     run(engine, chat(("customer", "My order arrived broken.")))
+    conv = engine.conversation("c")
+    assert conv is not None
+    fired_before = dict(conv.fired)
     warnings = engine.check_draft("c", "Unfortunately our policy doesn't allow that, please call the manufacturer.", 30)
     assert {w["prompt"] for w in warnings} >= {"no-excuses", "dont-pass-buck"}
     assert all(w["draft"] for w in warnings)
-    conv = engine.conversation("c")
-    assert conv is not None and conv.counts.agent == 0 and not conv.fired
+    assert conv.counts.agent == 0 and dict(conv.fired) == fired_before and not conv.agent_said
 
 
 def test_core_imports_no_io_frameworks() -> None:
