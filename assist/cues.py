@@ -46,6 +46,7 @@ SENTIMENT_FIELDS: dict[str, Field] = {
     "flip_positive": Field("bool", help="a positive base score is read as negative (sarcasm)"),
     "if_base_below": Field("number", help="apply only when VADER's score is below this"),
     "if_base_above": Field("number", help="apply only when VADER's score is above this"),
+    "unless_cues": Field("strings", help="skip the effect when one of these cues is in the same turn"),
 }
 
 CUE_FIELDS: dict[str, Field] = {
@@ -71,6 +72,7 @@ class SentimentEffect:
     flip_positive: bool = False
     if_base_below: float | None = None
     if_base_above: float | None = None
+    unless_cues: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +247,8 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
         effect = SentimentEffect(
             shift=float(sv.get("shift", 0.0)), at_most=sv.get("at_most"), at_least=sv.get("at_least"),
             flip_positive=bool(sv.get("flip_positive", False)),
-            if_base_below=sv.get("if_base_below"), if_base_above=sv.get("if_base_above"))
+            if_base_below=sv.get("if_base_below"), if_base_above=sv.get("if_base_above"),
+            unless_cues=frozenset(sv.get("unless_cues", ())))
     ex = read_mapping(file, values["examples"],
                       {"match": Field("strings", default=[]), "no_match": Field("strings", default=[])},
                       issues, what=f"{what} examples")
@@ -285,6 +288,24 @@ def read_cue_file(file: str, data: Any, issues: list[Issue], into: dict[str, Cue
             issues.append(Issue(where(file, cues, cue_id), f"cue {cue_id!r} is empty; got {describe(None)}"))
 
 
+def check_references(cues: dict[str, Cue]) -> list[Issue]:
+    """Cue ids named inside cues (`sentiment.unless_cues`) must exist."""
+    issues = []
+    for cue in cues.values():
+        if cue.sentiment is None:
+            continue
+        for other in sorted(cue.sentiment.unless_cues - set(cues)):
+            issues.append(Issue(cue.where, f"cue {cue.id!r}: sentiment.unless_cues names unknown cue "
+                                           f"{other!r}{_suggest(other, cues)}"))
+    return issues
+
+
+def _suggest(word: str, cues: dict[str, Cue]) -> str:
+    from .yamlsrc import suggest
+
+    return suggest(word, list(cues))
+
+
 def load_cues(paths: Iterable[Path | str]) -> CueLibrary:
     """Load cue files in order (later ones override by id); RuleFileError lists all issues."""
     issues: list[Issue] = []
@@ -296,6 +317,7 @@ def load_cues(paths: Iterable[Path | str]) -> CueLibrary:
             issues.extend(exc.issues)
             continue
         read_cue_file(str(path), data, issues, cues)
+    issues.extend(check_references(cues))
     if any(i.severity == "error" for i in issues):
         raise RuleFileError(issues)
     return CueLibrary(cues)

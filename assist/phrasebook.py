@@ -29,7 +29,7 @@ from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from .conditions import SCHEMA, Condition, compile_condition
-from .cues import Cue, CueLibrary, read_cue_file
+from .cues import Cue, CueLibrary, check_references, read_cue_file
 from .errors import ConditionError, Issue, Location, RuleFileError
 from .profile import TypeRules, load_types
 from .schema import Field, check_value, read_mapping
@@ -194,6 +194,7 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
         parsed.append((str(path), data))
         if isinstance(data, dict) and isinstance(data.get("cues"), dict):
             read_cue_file(str(path), {"cues": data["cues"]}, issues, cues)
+    issues.extend(check_references(cues))
     library = CueLibrary(cues)
     raws: dict[str, _Raw] = {}
     settings: dict[str, Any] = {}

@@ -89,6 +89,7 @@ class SentimentScorer:
     def score(self, text: str, matches: tuple[CueMatch, ...]) -> Score:
         base = self._base.compound(text)
         effects = []
+        present = {m.cue for m in matches}
         for m in matches:
             cue = self._cues.cues.get(m.cue)
             e = cue.sentiment if cue is not None else None
@@ -97,6 +98,8 @@ class SentimentScorer:
             if e.if_base_below is not None and not base < e.if_base_below:
                 continue
             if e.if_base_above is not None and not base > e.if_base_above:
+                continue
+            if e.unless_cues and e.unless_cues & present:
                 continue
             effects.append((m, e))
         if not effects:

@@ -2,9 +2,9 @@
 
 Only customer turns count. The level is an exponentially weighted mean (weight
 `ALPHA` on the newest turn); the slope is the change of the level over the last
-customer turn. "Falling fast" means the customer went from fine to clearly upset
-within a turn or two: slope at or below `FALL_SLOPE` while the level is at or below
-`FALL_LEVEL`.
+customer turn. "Falling fast" means the mood is sliding, not one bad turn
+after a good one: two customer turns in a row lower the level, the last by at least
+`-FALL_SLOPE`, and the level is at or below `FALL_LEVEL`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Trend:
 
     def add(self, value: float) -> None:
         previous = self.level
+        previous_slope = self.slope
         self.level = value if self.turns == 0 else ALPHA * value + (1 - ALPHA) * self.level
         self.slope = self.level - previous if self.turns else min(0.0, value)
         self.turns += 1
@@ -39,7 +40,8 @@ class Trend:
             self.upset_streak += 1
         else:
             self.upset_streak = 0
-        self.falling_fast = self.turns >= 2 and self.slope <= FALL_SLOPE and self.level <= FALL_LEVEL
+        self.falling_fast = (self.turns >= 3 and self.slope <= FALL_SLOPE and previous_slope < 0
+                             and self.level <= FALL_LEVEL)
 
     def to_json(self) -> dict[str, float | int | bool]:
         return {"level": round(self.level, 3), "slope": round(self.slope, 3), "turns": self.turns,
