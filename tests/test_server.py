@@ -213,3 +213,29 @@ async def test_healthz_and_metrics(tmp_path: Path) -> None:
         assert 'assist_prompts_total{mode="live",prompt="no-excuses"}' in text
         assert "assist_message_to_prompt_seconds_bucket" in text
         await ingest.disconnect()
+
+
+async def test_export_of_a_live_chat_replays_to_the_same_prompts(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    events = [e for e in load_jsonl(DATA / "two-chats.jsonl") if e["conversation"] == "ex-1"]
+    base = time.time() - 1000
+    events = [{**e, "ts": base + e["ts"]} for e in events]
+    settings = make_settings(tmp_path)
+    async with running_server(settings) as srv:
+        ingest = await connect_ingest(srv.url)
+        for event in events:  # one by one, as a console would
+            await ingest.call("event", event, namespace="/ingest")
+        await ingest.disconnect()
+    out = subprocess.run([sys.executable, "-m", "assist", "export", "ex-1", "--db", settings.db],
+                         capture_output=True, text=True, check=True).stdout
+    exported = [json.loads(line) for line in out.splitlines()]
+    assert [e["type"] for e in exported] == [e["type"] for e in events]
+
+    def prompts_of(evts: list[dict]) -> list[tuple]:
+        engine = Engine(load_phrasebook())
+        recs = [r for e in evts for r in engine.feed(e)]
+        return [(r["prompt"], r["event"], r["ts"]) for r in recs if r["kind"] == "prompt"]
+
+    assert prompts_of(exported) == prompts_of(events)
