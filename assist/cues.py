@@ -23,7 +23,7 @@ straight), so a match's span is also the span of the quote in the original text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": 
 _SENTENCE_END = re.compile(r"[.!?\n]+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+_TOKEN = re.compile(r"[\w']+")
 
 SENTIMENT_FIELDS: dict[str, Field] = {
     "shift": Field("number", help="added to the score"),
@@ -82,11 +83,28 @@ class CueMatch:
 
 
 @dataclass(frozen=True)
+class Pattern:
+    """One regular expression, and a literal it cannot match without (checked first, in C)."""
+
+    regex: re.Pattern[str]
+    needle: str | None
+    starts: frozenset[str] | None = None  # first 3 letters of the word every match starts with
+
+    def finditer(self, text: str, word_starts: frozenset[str] | None = None) -> Iterator[re.Match[str]]:
+        if self.needle is not None and self.needle not in text:
+            return iter(())
+        if self.starts is not None and word_starts is not None and self.starts.isdisjoint(word_starts):
+            return iter(())
+        return self.regex.finditer(text)
+
+
+@dataclass(frozen=True)
 class Cue:
     id: str
     role: str
     about: str
-    regex: re.Pattern[str] | None
+    phrases: tuple[str, ...]
+    patterns: tuple[Pattern, ...]
     unless: re.Pattern[str] | None
     case_sensitive: bool
     max_words: int | None
@@ -97,22 +115,100 @@ class Cue:
     no_match_examples: tuple[str, ...]
     where: Location
 
-    def find(self, original: str, lowered: str, words: int) -> CueMatch | None:
-        """The first quote of this cue in a turn, or None."""
+    def find(self, original: str, lowered: str, words: int,
+             phrase_spans: Iterable[tuple[int, int]] = (),
+             word_starts: frozenset[str] | None = None,
+             patterns: Iterable[Pattern] | None = None) -> CueMatch | None:
+        """The first quote of this cue in a turn, or None.
+
+        `phrase_spans` are where this cue's phrases occur (found for all cues at once by
+        `PhraseIndex`); `patterns` are the ones worth running (the library pre-selects them
+        by word starts and needles); without it every pattern is tried behind its filters.
+        """
         if self.max_words is not None and words > self.max_words:
             return None
         if self.min_words is not None and words < self.min_words:
             return None
         if self.min_caps_ratio is not None and _caps_ratio(original) < self.min_caps_ratio:
             return None
-        if self.regex is None:  # a cue defined by its gates alone
+        if not self.phrases and not self.patterns:  # a cue defined by its gates alone
             return CueMatch(self.id, original.strip()[:120])
+        best: tuple[int, int] | None = None
+        for start, end in phrase_spans:
+            if self._kept(lowered, start, end):
+                best = (start, end)
+                break
         haystack = original if self.case_sensitive else lowered
-        for m in self.regex.finditer(haystack):
-            if self.unless is not None and self.unless.search(_sentence_around(lowered, m.start(), m.end())):
-                continue
-            return CueMatch(self.id, original[m.start():m.end()] or original.strip()[:120])
-        return None
+        starts = None if self.case_sensitive else word_starts
+        for pattern in self.patterns if patterns is None else patterns:
+            for m in (pattern.finditer(haystack, starts) if patterns is None else pattern.regex.finditer(haystack)):
+                if best is not None and m.start() >= best[0]:
+                    break
+                if self._kept(lowered, m.start(), m.end()):
+                    best = (m.start(), m.end())
+                    break
+        if best is None:
+            return None
+        return CueMatch(self.id, original[best[0]:best[1]] or original.strip()[:120])
+
+    def _kept(self, lowered: str, start: int, end: int) -> bool:
+        return self.unless is None or not self.unless.search(_sentence_around(lowered, start, end))
+
+
+class PhraseIndex:
+    """Every literal phrase of one role in a word trie, matched in one pass over a turn's words.
+
+    Words are runs of letters, digits and apostrophes; apostrophes are ignored ("dont"
+    finds "don't"). Between two words of a phrase the text must have what the phrase
+    has: white space for a space, the same hyphen for a hyphen.
+    """
+
+    END = ""
+
+    def __init__(self) -> None:
+        self.root: dict[str, Any] = {}
+
+    def add(self, phrase: str, cue: str) -> bool:
+        """Index `phrase` for `cue`; False when it has characters only a regex can match."""
+        text = phrase.strip().lower().translate(_QUOTES)
+        if not text or re.search(r"[^\w\s'\-]", text) or text.startswith("-") or text.endswith("-"):
+            return False
+        parts = re.split(r"(\s+|-)", text)
+        words = [w.replace("'", "") for w in parts[0::2]]
+        seps = ["-" if sep == "-" else " " for sep in parts[1::2]]
+        if any(not w for w in words):
+            return False
+        node = self.root
+        for i, word in enumerate(words):
+            key = word if i == 0 else (seps[i - 1], word)
+            node = node.setdefault(key, {})
+        node.setdefault(self.END, set()).add(cue)
+        return True
+
+    def spans(self, lowered: str, tokens: list[tuple[int, int, str]]) -> dict[str, list[tuple[int, int]]]:
+        """cue id -> spans of its phrases in `lowered` (whose `tokens()` are given), in text order."""
+        found: dict[str, list[tuple[int, int]]] = {}
+        root = self.root
+        for i, (start, end, word) in enumerate(tokens):
+            node = root.get(word)
+            j = i
+            while node is not None:
+                for cue in node.get(self.END, ()):
+                    found.setdefault(cue, []).append((start, tokens[j][1]))
+                if j + 1 >= len(tokens):
+                    break
+                gap = lowered[tokens[j][1]:tokens[j + 1][0]]
+                sep = "-" if gap == "-" else " " if gap and gap.isspace() else None
+                if sep is None:
+                    break
+                j += 1
+                node = node.get((sep, tokens[j][2]))
+        return found
+
+
+def tokens(lowered: str) -> list[tuple[int, int, str]]:
+    """(start, end, word without apostrophes) for every word of a normalised text."""
+    return [(m.start(), m.end(), m.group().replace("'", "")) for m in _TOKEN.finditer(lowered)]
 
 
 def _caps_ratio(text: str) -> float:
@@ -168,17 +264,62 @@ class CueLibrary:
             role: tuple(c for c in self.cues.values() if c.role in (role, "any"))
             for role in ("customer", "agent")
         }
+        self._phrases: dict[str, PhraseIndex] = {}
+        # per role: every (cue, pattern) in order; patterns by the word starts they need;
+        # patterns with no such filter (checked by needle, or always run)
+        self._patterns: dict[str, list[tuple[Cue, Pattern]]] = {}
+        self._by_start: dict[str, dict[str, list[int]]] = {}
+        self._always: dict[str, list[int]] = {}
+        self._bare: dict[str, tuple[Cue, ...]] = {}  # cues of gates alone
+        for role, cues in self._by_role.items():
+            index = self._phrases[role] = PhraseIndex()
+            flat = self._patterns[role] = []
+            by_start = self._by_start[role] = {}
+            always = self._always[role] = []
+            for cue in cues:
+                for phrase in cue.phrases:
+                    index.add(phrase, cue.id)
+                for pattern in cue.patterns:
+                    j = len(flat)
+                    flat.append((cue, pattern))
+                    if pattern.starts is None:
+                        always.append(j)
+                    else:
+                        for start in pattern.starts:
+                            by_start.setdefault(start, []).append(j)
+            self._bare[role] = tuple(c for c in cues if not c.phrases and not c.patterns)
 
     def detect(self, text: str, role: str) -> tuple[CueMatch, ...]:
         """Every cue of `role` found in `text`, in library order, each with its quote."""
         lowered = normalise(text)
         original = text.translate(_QUOTES)
         words = count_words(lowered)
+        toks = tokens(lowered)
+        spans = self._phrases[role].spans(lowered, toks)
+        flat = self._patterns[role]
+        chosen: set[int] = set()
+        by_start = self._by_start[role]
+        for start in {t[2][:3] for t in toks}:
+            chosen.update(by_start.get(start, ()))
+        for j in self._always[role]:
+            cue, pattern = flat[j]
+            if pattern.needle is None or pattern.needle in (original if cue.case_sensitive else lowered):
+                chosen.add(j)
+        candidates: dict[str, list[Pattern]] = {}
+        for j in sorted(chosen):
+            cue, pattern = flat[j]
+            if pattern.needle is None or pattern.needle in (original if cue.case_sensitive else lowered):
+                candidates.setdefault(cue.id, []).append(pattern)
+        for cue_id in spans:
+            candidates.setdefault(cue_id, [])
+        for cue in self._bare[role]:
+            candidates.setdefault(cue.id, [])
         found = []
         for cue in self._by_role[role]:
-            m = cue.find(original, lowered, words)
-            if m is not None:
-                found.append(m)
+            if cue.id in candidates:
+                m = cue.find(original, lowered, words, spans.get(cue.id, ()), patterns=candidates[cue.id])
+                if m is not None:
+                    found.append(m)
         return tuple(found)
 
     def ids(self) -> set[str]:
@@ -200,20 +341,181 @@ class CueLibrary:
         return issues
 
 
-def _compile(file: str, node: Any, key: str, sources: list[str], issues: list[Issue], *,
-             what: str, flags: int = 0) -> re.Pattern[str] | None:
-    """One alternation of `sources`; each bad regex is reported at its own line."""
+def _compile_each(file: str, node: Any, key: str, sources: list[str], issues: list[Issue], *,
+                  what: str) -> list[re.Pattern[str]]:
+    """Each of `sources` compiled on its own; each bad regex is reported at its own line."""
     good = []
     seq = node.get(key)
     for i, src in enumerate(sources):
         try:
-            re.compile(src, flags)
+            good.append(re.compile(src))
         except re.error as exc:
             issues.append(Issue(where(file, seq, i), f"{what}: {key}[{i}] is not a valid regular "
                                                      f"expression: {exc.msg} at position {exc.pos}"))
-            continue
-        good.append(f"(?:{src})")
-    return re.compile("|".join(good), flags) if good else None
+    return good
+
+
+def _compile(file: str, node: Any, key: str, sources: list[str], issues: list[Issue], *,
+             what: str) -> re.Pattern[str] | None:
+    """One alternation of `sources` (for `unless`); each bad regex is reported at its own line."""
+    good = _compile_each(file, node, key, sources, issues, what=what)
+    return re.compile("|".join(f"(?:{p.pattern})" for p in good)) if good else None
+
+
+def needle(pattern: re.Pattern[str]) -> str | None:
+    """The longest literal text every match of `pattern` must contain (3+ characters), if any."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    if pattern.flags & re.IGNORECASE:
+        return None
+    runs: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            runs.append("".join(current))
+            current.clear()
+
+    def walk(seq: Any) -> None:
+        for op, av in seq:
+            if op is c.LITERAL:
+                current.append(chr(av))
+            elif op is c.AT:
+                continue  # zero-width: \b, ^, $ do not break a literal run
+            elif op is c.SUBPATTERN and not (av[1] or av[2]):
+                walk(av[3])
+            else:
+                flush()
+    try:
+        walk(_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # an exotic construct: no needle, the regex always runs
+        return None
+    flush()
+    best = max(runs, key=len, default="")
+    return best if len(best) >= 3 else None
+
+
+EXPANSION_LIMIT = 400
+
+
+def expand(pattern: re.Pattern[str]) -> list[str] | None:
+    """Every text a finite `\\b...\\b` pattern matches (at most EXPANSION_LIMIT), else None.
+
+    Such a pattern is a word list written compactly; its texts go into the phrase index,
+    which matches them all in one pass over the words instead of one regex scan each.
+    """
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        tree = list(_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:
+        return None
+    edge = (c.AT, c.AT_BOUNDARY)
+    if len(tree) < 3 or tree[0] != edge or tree[-1] != edge:
+        return None
+
+    def seq(items: Any) -> list[str] | None:
+        out = [""]
+        for op, av in items:
+            if op is c.LITERAL:
+                out = [s + chr(av) for s in out]
+            elif op is c.SUBPATTERN and not (av[1] or av[2]):
+                sub = seq(av[3])
+                if sub is None:
+                    return None
+                out = [a + b for a in out for b in sub]
+            elif op is c.BRANCH:
+                alts: list[str] = []
+                for branch in av[1]:
+                    sub = seq(branch)
+                    if sub is None:
+                        return None
+                    alts += sub
+                out = [a + b for a in out for b in alts]
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] == 1:
+                sub = seq(av[2])
+                if sub is None:
+                    return None
+                out = [a + b for a in out for b in sub + ([""] if av[0] == 0 else [])]
+            else:
+                return None
+            if len(out) > EXPANSION_LIMIT:
+                return None
+        return out
+
+    return seq(tree[1:-1])
+
+
+def word_starts(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """The first 3 letters of the word each match must begin with, when the pattern says so.
+
+    Only for patterns that open with a word boundary (or ^) and then literal letters,
+    through groups, alternatives and optional parts; None (no filter) for anything else.
+    Apostrophes are skipped, as in the word keys of a turn ("it'?s" begins "its"). A
+    turn none of whose words begins so cannot match, and the regex is not run at all.
+    """
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    opening = (c.AT_BOUNDARY, c.AT_BEGINNING, c.AT_BEGINNING_STRING)
+    repeats = tuple(x for x in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) if x)
+    budget = [2000]  # bound the walk for patterns with very many alternatives
+
+    def lead(items: list[Any], boundary: bool, word: str) -> set[str] | None:
+        budget[0] -= 1
+        if budget[0] < 0 or not boundary and word:
+            return None
+        if len(word) >= 3:
+            return {word[:3]}
+        if not items:
+            return None  # the match may end inside a longer word
+        (op, av), rest = items[0], items[1:]
+        if op is c.AT:
+            if not word:
+                return lead(rest, boundary or av in opening, word)
+            return {word} if av in (c.AT_BOUNDARY, c.AT_END, c.AT_END_STRING) else None
+        if op is c.LITERAL:
+            ch = chr(av)
+            if ch == "'":
+                return lead(rest, boundary, word)
+            if ch.isascii() and ch.isalnum():
+                return lead(rest, boundary, word + ch)
+            return {word} if word else None
+        if op is c.SUBPATTERN and not (av[1] or av[2]):
+            return lead(list(av[3]) + rest, boundary, word)
+        if op is c.BRANCH:
+            out: set[str] = set()
+            for branch in av[1]:
+                sub = lead(list(branch) + rest, boundary, word)
+                if sub is None:
+                    return None
+                out |= sub
+            return out
+        if op in repeats:
+            low, high, body = av
+            body = list(body)
+            if body == [(c.LITERAL, ord("'"))]:
+                return lead(rest, boundary, word)
+            if high > 1:
+                return None
+            once = lead(body + rest, boundary, word)
+            if low >= 1 or once is None:
+                return once
+            skipped = lead(rest, boundary, word)
+            return None if skipped is None else once | skipped
+        return None
+
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        found = lead(list(_parser.parse(pattern.pattern, pattern.flags)), False, "")
+    except Exception:
+        return None
+    return frozenset(found) if found else None
 
 
 def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | None:
@@ -223,17 +525,19 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
     if len(issues) > start or not values:
         return None
     case = bool(values["case_sensitive"])
-    phrase_sources = [phrase_to_regex(p) for p in values["phrases"] if p.strip()]
-    regex_parts = []
-    phrase_regex = _compile(file, node, "phrases", phrase_sources, issues, what=what) if phrase_sources else None
-    if phrase_regex is not None:
-        regex_parts.append(phrase_regex.pattern)
-    pattern_regex = _compile(file, node, "patterns", list(values["patterns"]), issues, what=what)
-    if pattern_regex is not None:
-        regex_parts.append(pattern_regex.pattern)
+    phrases = tuple(p for p in values["phrases"] if p.strip())
+    probe = PhraseIndex()
+    regex_phrases = [phrase_to_regex(p) for p in phrases if not probe.add(p, cue_id)]
+    compiled = [re.compile(r) for r in regex_phrases]
+    for pattern in _compile_each(file, node, "patterns", list(values["patterns"]), issues, what=what):
+        texts = None if case else expand(pattern)
+        if texts and all(probe.add(t, cue_id) for t in texts if t.strip()) and all(t.strip() for t in texts):
+            phrases += tuple(texts)  # a word list in regex clothing: matched through the index
+        else:
+            compiled.append(pattern)
     unless = _compile(file, node, "unless", list(values["unless"]), issues, what=what)
     gates = any(values.get(k) is not None for k in ("max_words", "min_words", "min_caps_ratio"))
-    if not regex_parts and not gates:
+    if not phrases and not compiled and not gates:
         issues.append(Issue(where(file, node), f"{what}: give at least one of 'phrases', 'patterns', "
                                                "'max_words', 'min_words' or 'min_caps_ratio'"))
         return None
@@ -257,9 +561,10 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
                             f"{what}: examples need at least one sentence under 'match'"))
     if len(issues) > start:
         return None
-    regex = re.compile("|".join(regex_parts), 0) if regex_parts else None
+    index_phrases = tuple(p for p in phrases if PhraseIndex().add(p, cue_id))
     return Cue(
-        id=cue_id, role=values["role"], about=values["about"], regex=regex, unless=unless,
+        id=cue_id, role=values["role"], about=values["about"], phrases=index_phrases,
+        patterns=tuple(Pattern(p, needle(p), None if case else word_starts(p)) for p in compiled), unless=unless,
         case_sensitive=case, max_words=values.get("max_words"), min_words=values.get("min_words"),
         min_caps_ratio=values.get("min_caps_ratio"), sentiment=effect,
         match_examples=tuple(ex.get("match", [])), no_match_examples=tuple(ex.get("no_match", [])),
