@@ -162,7 +162,7 @@ class _Compiler:
             self.refs.facts.add(f"fired.{key}")
 
     # -- compile -----------------------------------------------------------------
-    def compile(self, node: nodes.Node) -> Closure:  # noqa: C901 - one branch per node type
+    def compile(self, node: nodes.Node) -> Closure:
         if isinstance(node, nodes.Const):
             value = node.value
             return lambda ctx: value

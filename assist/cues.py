@@ -467,7 +467,7 @@ def word_starts(pattern: re.Pattern[str]) -> frozenset[str] | None:
 
     def lead(items: list[Any], boundary: bool, word: str) -> set[str] | None:
         budget[0] -= 1
-        if budget[0] < 0 or not boundary and word:
+        if budget[0] < 0 or (not boundary and word):
             return None
         if len(word) >= 3:
             return {word[:3]}

@@ -27,8 +27,8 @@ event's `ts` or an argument, so replay and the live server give the same records
 from __future__ import annotations
 
 import heapq
-from collections import Counter
 import itertools
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any

@@ -114,7 +114,7 @@ def html_report(sets: dict[str, Report], truths: list[GroundTruth]) -> str:
         prompt_charts[name] = _bars([("recall per prompt", bars)])
 
     def confusion(table: dict[str, Counter[str]], cols: list[str]) -> str:
-        return Markup(CONFUSION.render(table=table, cols=cols))  # noqa: S704 - rendered with autoescape
+        return Markup(CONFUSION.render(table=table, cols=cols))
 
     return PAGE.render(sets=sets, truths=truths, pct=_pct, mood_chart=_bars(mood_groups),
                        prompt_charts=prompt_charts, confusion=confusion, moods=list(MOODS),

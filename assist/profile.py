@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .conditions import TYPE_LABELS, Condition, compile_condition
-from .errors import ConditionError, Issue, Location, RuleFileError
+from .errors import ConditionError, Issue, RuleFileError
 from .schema import Field, read_mapping
 from .yamlsrc import find_token, load_yaml, suggest, value_where, where
 

@@ -199,7 +199,7 @@ class SQLiteStore:
         if isinstance(batch, _Purge):
             for table, column in (("events", "conversation"), ("prompts", "conversation"),
                                   ("feedback", "conversation"), ("conversations", "id")):
-                conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in batch.ids])  # noqa: S608
+                conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in batch.ids])
             return
         if batch.events:
             conn.executemany("INSERT INTO events (conversation, idx, ts, type, body, source, received) "

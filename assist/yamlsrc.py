@@ -96,7 +96,7 @@ def suggest(word: str, choices: list[str] | set[str] | tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def find_token(location: "Location", token: str | None, span: int = 40) -> "Location":
+def find_token(location: Location, token: str | None, span: int = 40) -> Location:
     """The first spot at or after `location` where `token` is written (within `span` lines).
 
     Multi-line YAML values are folded before they are parsed, so the parser's line
@@ -115,7 +115,7 @@ def find_token(location: "Location", token: str | None, span: int = 40) -> "Loca
     return location
 
 
-def display_path(path: "Path | str") -> str:
+def display_path(path: Path | str) -> str:
     """`path` relative to the working directory when it lies inside it."""
     p = Path(path)
     try:

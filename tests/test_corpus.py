@@ -1,7 +1,9 @@
 """The engine over the labelled conversations: recall, false alarms, mood and type, asserted.
 
-Targets are the real numbers measured when the rules were last tuned (on dev only); the
-held-out set was written by another author and is only measured. A drop below these
+Floors are the real numbers measured when the rules were last tuned (on dev and dev2
+only), rounded down; the held-out set was written by another author and is only
+measured. The issue's targets on held-out turns (mood sign >= 0.90, type >= 0.85) are
+not reached yet: see bench/README.md and the issue notes. A drop below these
 floors means a change made the product worse on conversations it was not tuned on.
 """
 
@@ -23,7 +25,7 @@ VADER_DATA = ROOT.parent / "shared" / "data" / "vader"
 @pytest.fixture(scope="module")
 def reports() -> dict[str, Report]:
     book = load_phrasebook()
-    return {name: evaluate(book, load_labelled([SETS / name])) for name in ("dev", "heldout")}
+    return {name: evaluate(book, load_labelled([SETS / name])) for name in ("dev", "dev2", "heldout")}
 
 
 def test_the_labelled_sets_are_big_enough(reports: dict[str, Report]) -> None:
@@ -40,11 +42,12 @@ def test_the_labelled_sets_are_big_enough(reports: dict[str, Report]) -> None:
         assert {r.expected_type for r in rep.results} >= {"meek", "aggressive", "vip", "ripoff", "chronic", None}
 
 
-def test_calm_conversations_get_no_negative_prompt_on_dev(reports: dict[str, Report]) -> None:
-    assert reports["dev"].calm_with_negative == []
+@pytest.mark.parametrize("name", ["dev", "dev2"])
+def test_calm_conversations_get_no_negative_prompt(reports: dict[str, Report], name: str) -> None:
+    assert reports[name].calm_with_negative == []
 
 
-@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.88, 6), ("heldout", 0.65, 8)])
+@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.88, 6), ("dev2", 0.80, 7), ("heldout", 0.65, 8)])
 def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, recall: float,
                                         false_alarms: int) -> None:
     rep = reports[name]
@@ -52,7 +55,7 @@ def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, r
     assert rep.false_alarms <= false_alarms, f"{name} false alarms {rep.false_alarms}"
 
 
-@pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.90, 0.90), ("heldout", 0.78, 0.75)])
+@pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.90, 0.90), ("dev2", 0.80, 0.80), ("heldout", 0.78, 0.75)])
 def test_mood_and_type_accuracy(reports: dict[str, Report], name: str, sign: float, types: float) -> None:
     rep = reports[name]
     assert rep.mood_sign_accuracy(1) >= sign, f"{name} mood sign {rep.mood_sign_accuracy(1):.3f}"

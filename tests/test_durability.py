@@ -77,8 +77,7 @@ async def test_sigkill_loses_no_acknowledged_event_and_timers_resume(tmp_path: P
         proc.wait(10)
         try:
             await asyncio.wait_for(task, 10)
-        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
-                socketio.exceptions.DisconnectedError, asyncio.TimeoutError):
+        except (TimeoutError, socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError, socketio.exceptions.DisconnectedError):
             pass
         await ingest.disconnect()
     finally:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 import subprocess
+import sys
 
 import pytest
 
@@ -32,10 +32,10 @@ def test_records_carry_every_contract_field(engine: Engine) -> None:
     records = run(engine, load_jsonl(DATA / "two-chats.jsonl"), finish=True)
     for rec in records:
         if rec["kind"] == "turn":
-            assert TURN_FIELDS <= set(rec)
+            assert set(rec) >= TURN_FIELDS
             assert -1 <= rec["sentiment"] <= 1 and rec["mood"] in ("upset", "neutral", "positive")
         elif rec["kind"] == "prompt":
-            assert PROMPT_FIELDS <= set(rec)
+            assert set(rec) >= PROMPT_FIELDS
             assert rec["severity"] in ("info", "warn", "critical") and rec["audience"] in ("agent", "supervisor")
             assert rec["evidence"], f"prompt {rec['prompt']} carries no evidence"
 

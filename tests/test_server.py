@@ -182,10 +182,9 @@ async def test_live_timers_give_the_same_prompts_as_replay(tmp_path: Path) -> No
     now = time.time()
     events = [start("t1", "rita", now), msg("t1", "customer", "Can you check my refund?", now + 0.1),
               msg("t1", "agent", "Let me check, one moment.", now + 0.2)]
-    book = load_phrasebook(tmp_path / "fast.yaml") if False else None  # noqa: SIM108 - shipped phrasebook
     engine = Engine(load_phrasebook())
     replayed = [r for e in events for r in engine.feed(e)] + engine.tick(now + 0.2 + 61)
-    async with running_server(make_settings(tmp_path), book) as srv:
+    async with running_server(make_settings(tmp_path)) as srv:
         clock = {"offset": 0.0}
         srv.hub.clock = lambda: time.time() + clock["offset"]
         rita = await connect_panel(srv.url, token("rita"))
