@@ -119,6 +119,7 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
         from_env["limits"] = limits
     settings = _apply(settings, from_env, "environment")
     settings = _apply(settings, {k: v for k, v in flags.items() if v is not None}, "command line")
+    assert isinstance(settings, Settings)
     return settings
 
 

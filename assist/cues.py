@@ -178,9 +178,9 @@ class PhraseIndex:
         seps = ["-" if sep == "-" else " " for sep in parts[1::2]]
         if any(not w for w in words):
             return False
-        node = self.root
+        node: dict[Any, Any] = self.root
         for i, word in enumerate(words):
-            key = word if i == 0 else (seps[i - 1], word)
+            key: str | tuple[str, str] = word if i == 0 else (seps[i - 1], word)
             node = node.setdefault(key, {})
         node.setdefault(self.END, set()).add(cue)
         return True
@@ -240,7 +240,7 @@ def count_words(text: str) -> int:
 
 def phrase_to_regex(phrase: str) -> str:
     """A literal phrase as a regex: whole words, flexible spaces, optional apostrophes."""
-    parts = []
+    parts: list[str] = []
     for ch in phrase.strip().lower().translate(_QUOTES):
         if ch.isspace():
             if not parts or parts[-1] != r"\s+":

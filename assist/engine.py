@@ -36,7 +36,7 @@ from typing import Any
 from .conversation import QUOTE_CHARS, Conversation, Turn
 from .cues import CueMatch, count_words
 from .errors import EventError
-from .events import AnyEvent, Draft, End, Event, Feedback, Hold, Message, Start, parse_event
+from .events import AnyEvent, Draft, End, Feedback, Hold, Message, Start, parse_event
 from .phrasebook import Entry, Phrasebook, load_phrasebook
 from .sentiment import SentimentScorer, mood_of
 
@@ -100,7 +100,7 @@ class Engine:
                now: float | None = None) -> Ingested:
         """Apply one event and say what became of it (accepted, duplicate or rejected)."""
         where = f"line {line}: " if line is not None else ""
-        if not isinstance(event, Event):
+        if not isinstance(event, Start | Message | Hold | Draft | End | Feedback):
             raw: Any = dict(event) if isinstance(event, Mapping) else event
             try:
                 event = parse_event(raw, default_ts=now)

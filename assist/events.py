@@ -213,25 +213,24 @@ def parse_event(obj: Any, *, default_ts: float | None = None) -> AnyEvent:
             raise EventError("field 'ts' is required (seconds, a number)", field="ts")
         ts = default_ts
     event_id = _string(obj, "id", required=False, max_chars=MAX_ID_CHARS)
-    common = {"conversation": conversation, "ts": ts, "id": event_id}
     if kind == "start":
-        return Start(**common, customer=_profile(obj), agent=_agent(obj),
+        return Start(conversation, ts, event_id, customer=_profile(obj), agent=_agent(obj),
                      channel=_string(obj, "channel", required=False, max_chars=64),
                      locale=_string(obj, "locale", required=False, max_chars=35))
     if kind == "message":
         role = _choice(obj, "role", ROLES, required=True)
-        return Message(**common, role=role, text=_text(obj))  # type: ignore[arg-type]
+        return Message(conversation, ts, event_id, role=role, text=_text(obj))  # type: ignore[arg-type]
     if kind == "hold":
         state = _choice(obj, "state", HOLD_STATES, required=True)
-        return Hold(**common, state=state)  # type: ignore[arg-type]
+        return Hold(conversation, ts, event_id, state=state)  # type: ignore[arg-type]
     if kind == "draft":
-        return Draft(**common, text=_text(obj))
+        return Draft(conversation, ts, event_id, text=_text(obj))
     if kind == "end":
-        return End(**common, outcome=_choice(obj, "outcome", OUTCOMES, required=False))
+        return End(conversation, ts, event_id, outcome=_choice(obj, "outcome", OUTCOMES, required=False))
     prompt = _string(obj, "prompt", required=True, max_chars=MAX_ID_CHARS)
     verdict = _choice(obj, "verdict", VERDICTS, required=True)
     assert prompt is not None and verdict is not None
-    return Feedback(**common, prompt=prompt, verdict=verdict)
+    return Feedback(conversation, ts, event_id, prompt=prompt, verdict=verdict)
 
 
 def event_to_json(event: AnyEvent) -> dict[str, Any]:

@@ -230,8 +230,9 @@ class Hub:
         if owner != cid:
             return Result(False, cid, error=f"feedback names prompt {prompt_id!r}, which was not shown in "
                                             f"conversation {cid!r}")
-        ts = obj.get("ts") if isinstance(obj.get("ts"), int | float) else self.clock()
-        batch.feedback.append((prompt_id, cid, verdict, float(ts), agent))
+        raw_ts = obj.get("ts")
+        ts = float(raw_ts) if isinstance(raw_ts, int | float) else self.clock()
+        batch.feedback.append((prompt_id, cid, verdict, ts, agent))
         return Result(True, cid, None)
 
     def _track(self, event: Any, ts: float, batch: WriteBatch, agent: str | None) -> None:

@@ -252,7 +252,7 @@ class SQLiteStore:
         return rows[0][0] if rows else None
 
     async def feedback(self) -> list[tuple[str, str, str, float]]:
-        return [tuple(r) for r in await self._read(  # type: ignore[misc]
+        return [tuple(r) for r in await self._read(
             "SELECT prompt_id, conversation, verdict, ts FROM feedback ORDER BY seq")]
 
     async def purge(self, before: float) -> int:
