@@ -1,6 +1,6 @@
 """The engine over the labelled conversations: recall, false alarms, mood and type, asserted.
 
-Floors are the real numbers measured when the rules were last tuned (on dev and dev2
+Floors are the real numbers measured when the rules were last tuned (on dev, dev2 and dev3
 only), rounded down; the held-out set was written by another author and is only
 measured. The issue's targets on held-out turns (mood sign >= 0.90, type >= 0.85) are
 not reached yet: see bench/README.md and the issue notes. A drop below these
@@ -25,7 +25,7 @@ VADER_DATA = ROOT.parent / "shared" / "data" / "vader"
 @pytest.fixture(scope="module")
 def reports() -> dict[str, Report]:
     book = load_phrasebook()
-    return {name: evaluate(book, load_labelled([SETS / name])) for name in ("dev", "dev2", "heldout")}
+    return {name: evaluate(book, load_labelled([SETS / name])) for name in ("dev", "dev2", "dev3", "heldout")}
 
 
 def test_the_labelled_sets_are_big_enough(reports: dict[str, Report]) -> None:
@@ -42,12 +42,12 @@ def test_the_labelled_sets_are_big_enough(reports: dict[str, Report]) -> None:
         assert {r.expected_type for r in rep.results} >= {"meek", "aggressive", "vip", "ripoff", "chronic", None}
 
 
-@pytest.mark.parametrize("name", ["dev", "dev2"])
+@pytest.mark.parametrize("name", ["dev", "dev2", "dev3"])
 def test_calm_conversations_get_no_negative_prompt(reports: dict[str, Report], name: str) -> None:
     assert reports[name].calm_with_negative == []
 
 
-@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.88, 6), ("dev2", 0.80, 7), ("heldout", 0.65, 8)])
+@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.88, 6), ("dev2", 0.80, 7), ("dev3", 0.58, 15), ("heldout", 0.70, 8)])
 def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, recall: float,
                                         false_alarms: int) -> None:
     rep = reports[name]
@@ -55,7 +55,8 @@ def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, r
     assert rep.false_alarms <= false_alarms, f"{name} false alarms {rep.false_alarms}"
 
 
-@pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.90, 0.90), ("dev2", 0.80, 0.80), ("heldout", 0.78, 0.75)])
+@pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.90, 0.90), ("dev2", 0.80, 0.80), ("dev3", 0.72, 0.70),
+                                                 ("heldout", 0.78, 0.75)])
 def test_mood_and_type_accuracy(reports: dict[str, Report], name: str, sign: float, types: float) -> None:
     rep = reports[name]
     assert rep.mood_sign_accuracy(1) >= sign, f"{name} mood sign {rep.mood_sign_accuracy(1):.3f}"
