@@ -89,6 +89,7 @@ class Engine:
         self._conversations: dict[str, Conversation] = {}
         self._heap: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
+        self._open = 0  # conversations in memory that have not ended
 
     # -- public API ---------------------------------------------------------------
     def feed(self, event: Mapping[str, Any] | AnyEvent, *, line: int | None = None,
@@ -113,6 +114,7 @@ class Engine:
         if conv is None:
             conv = self._conversations[event.conversation] = Conversation(event.conversation,
                                                                           self.phrasebook.types)
+            self._open += 1
         if event.id is not None and event.id in conv.seen_ids:
             return Ingested("duplicate", event, None, [])
         if conv.ended and not isinstance(event, Feedback):
@@ -150,6 +152,7 @@ class Engine:
         elif isinstance(event, End):
             context = self._context(conv, "end", None, ts)
             conv.close(event.outcome)
+            self._open -= 1
             context["outcome"] = event.outcome
             records.extend(self._evaluate(conv, "end", context, ts, index, None))
         elif isinstance(event, Draft):
@@ -210,6 +213,13 @@ class Engine:
         conv = self._conversations.pop(conversation, None)
         if conv is not None:
             conv.scheduled = None
+            if not conv.ended:
+                self._open -= 1
+
+    @property
+    def open_conversations(self) -> int:
+        """How many conversations in memory have not ended."""
+        return self._open
 
     # -- turns ------------------------------------------------------------------------
     def _analyse(self, text: str, role: str) -> tuple[tuple[CueMatch, ...], float, dict[str, Any]]:

@@ -106,7 +106,7 @@ class Hub:
         await self.store.open()
         for cid in await self.store.open_conversations():
             await self._rebuild(cid)
-        self.metrics.open_conversations.set(self._open_count())
+        self.metrics.open_conversations.set(self.open_count())
         self._tasks.append(asyncio.create_task(self._timer_loop(), name="assist-timers"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="assist-housekeeping"))
 
@@ -126,8 +126,8 @@ class Hub:
         self._pushed[cid] = await self.store.prompt_ids(cid)
         self._stale.discard(cid)
 
-    def _open_count(self) -> int:
-        return sum(1 for c in self.engine.conversations() if not c.ended)
+    def open_count(self) -> int:
+        return self.engine.open_conversations
 
     # -- ingest -----------------------------------------------------------------------
     def rate_limited(self, source: str, count: int) -> bool:
@@ -161,7 +161,7 @@ class Hub:
                         results.append(Result(False, cid, error=str(exc)))
                         continue
                 if isinstance(cid, str) and self.engine.conversation(cid) is None and \
-                        self._open_count() >= self.settings.limits.max_open_conversations:
+                        self.open_count() >= self.settings.limits.max_open_conversations:
                     results.append(Result(False, cid, error=(
                         f"too many open conversations in this process (limit "
                         f"{self.settings.limits.max_open_conversations}); end some or add a process")))
@@ -211,7 +211,7 @@ class Hub:
                         for r in results]
         for cid in touched:
             await self._announce(cid)
-        self.metrics.open_conversations.set(self._open_count())
+        self.metrics.open_conversations.set(self.open_count())
         self._wake.set()
         return results
 
@@ -364,7 +364,7 @@ class Hub:
             if self.settings.retain_days > 0:
                 with contextlib.suppress(StoreUnavailable):
                     await self.store.purge(now - self.settings.retain_days * 86400)
-            self.metrics.open_conversations.set(self._open_count())
+            self.metrics.open_conversations.set(self.open_count())
 
 
 def _type(obj: Any) -> str:

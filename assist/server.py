@@ -217,7 +217,7 @@ async def rest_events(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     ok = await hub.store.healthy()
-    return web.json_response({"ok": ok, "open_conversations": hub.metrics.open_conversations._value.get(),
+    return web.json_response({"ok": ok, "open_conversations": hub.open_count(),
                               "phrasebook": hub.phrasebook.fingerprint}, status=200 if ok else 503)
 
 

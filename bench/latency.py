@@ -704,7 +704,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="assist-bench-", dir=args.db_dir))
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "cpu": _cpu_model(), "db_dir": str(workdir), "db_fs": fs_type(workdir)},
+                    "cpu": _cpu_model(), "db_dir": str(workdir), "db_fs": fs_type(workdir),
+                    "loadavg_start": _loadavg()},
         "method": {"transport": "websocket", "load_generator": "separate process from the server",
                    "tick_ms": args.tick * 1000, "duration_s": args.duration,
                    "ramp_duration_s": args.ramp_duration, "conversations": args.conversations,
@@ -783,11 +784,19 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         log(f"memory: {args.mem_conversations:,} conversations in fresh child processes")
         report["memory"] = [await measure_memory(mode, args.mem_conversations, workdir, args.mem_timeout)
                             for mode in ("rss", "trace")]
+    report["machine"]["loadavg_end"] = _loadavg()
     report["elapsed_s"] = time.monotonic() - began
     if not args.keep:
         import shutil
         shutil.rmtree(workdir, ignore_errors=True)
     return report
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def _cpu_model() -> str:
@@ -807,7 +816,8 @@ def print_report(r: dict[str, Any]) -> None:
     m = r["machine"]
     print(f"Customer Sense live path on loopback ({r['method']['transport']}; load generator and panel in one "
           f"process, each server in its own)")
-    print(f"machine: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, SQLite db on {m['db_fs']}")
+    print(f"machine: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, SQLite db on {m['db_fs']}; "
+          f"load average {m['loadavg_start']} at start, {m['loadavg_end']} at end")
     print()
     print("Latency in ms from emit at /ingest to the record at the /agent panel "
           f"(paced, {r['method']['tick_ms']:.0f} ms batches, {r['method']['duration_s']:g} s per rate)")

@@ -210,3 +210,13 @@ def test_core_imports_no_io_frameworks() -> None:
 def test_odd_texts_are_scored_without_error(engine: Engine, text: str) -> None:
     records = engine.feed({"conversation": "c", "type": "message", "ts": 1, "role": "customer", "text": text})
     assert records[0]["kind"] == "turn"
+
+
+def test_open_conversation_count_follows_start_end_and_forget(engine: Engine) -> None:
+    run(engine, chat(("customer", "hi"), cid="a") + chat(("customer", "hi"), cid="b"))
+    assert engine.open_conversations == 2
+    engine.feed({"conversation": "a", "type": "end", "ts": 50})
+    assert engine.open_conversations == 1
+    engine.forget("a")
+    engine.forget("b")
+    assert engine.open_conversations == 0
