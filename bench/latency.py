@@ -157,26 +157,31 @@ def bench_settings(port: int, db_dir: str) -> Settings:
                     limits=Limits(events_per_second=1e9, burst=10**9))
 
 
+class RelayPanel(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Baseline /agent: every client sits in the one agent room."""
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await self.enter_room(sid, ROOM)
+
+
+class RelayIngest(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Baseline /ingest: emit each item of the batch to the room at once, then ack."""
+
+    async def on_event(self, sid: str, data: Any) -> list[dict[str, Any]]:
+        batch = data if isinstance(data, list) else [data]
+        for item in batch:
+            await self.server.emit("turn", item, room=ROOM, namespace="/agent")
+        return [{"ok": True} for _ in batch]
+
+
 def relay_app() -> web.Application:
-    """The baseline: receive an "event" on /ingest, emit each item to the panel's room, ack."""
+    """The baseline server: python-socketio on aiohttp with the two relay namespaces, nothing else."""
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*",
                                max_http_buffer_size=Limits().max_body_bytes)
     app = web.Application(client_max_size=Limits().max_body_bytes)
     sio.attach(app)
-
-    class Panel(socketio.AsyncNamespace):
-        async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-            await self.enter_room(sid, ROOM)
-
-    class Ingest(socketio.AsyncNamespace):
-        async def on_event(self, sid: str, data: Any) -> list[dict[str, Any]]:
-            batch = data if isinstance(data, list) else [data]
-            for item in batch:
-                await sio.emit("turn", item, room=ROOM, namespace="/agent")
-            return [{"ok": True} for _ in batch]
-
-    sio.register_namespace(Panel("/agent"))
-    sio.register_namespace(Ingest("/ingest"))
+    sio.register_namespace(RelayPanel("/agent"))
+    sio.register_namespace(RelayIngest("/ingest"))
     return app
 
 
@@ -218,6 +223,16 @@ def cpu_seconds(pid: int) -> float:
         return math.nan
     fields_ = stat[stat.rindex(")") + 2:].split()
     return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_cpu_seconds() -> float:
+    """Busy time of all CPUs together (user+nice+system+irq+softirq+steal), from /proc/stat."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return math.nan
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_bytes(pid: int | str = "self") -> int:
@@ -484,15 +499,17 @@ class PhaseResult:
     sender_lag_p99_ms: float
     server_cpu: float
     client_cpu: float
+    other_cpu: float
     server_rss_mb: float
     panel_dropped: bool
     packets: dict[str, int]
     refusals: dict[str, int]
+    server_batch_ms: float = math.nan
     sustained: bool = False
     why_not: str = ""
 
 
-def score(phase: Phase, rx: Receiver, server_cpu: float, client_cpu: float, rss: int) -> PhaseResult:
+def score(phase: Phase, rx: Receiver, cpu: tuple[float, float, float], rss: int) -> PhaseResult:
     by_key: dict[Hashable, int] = {}
     turn_lat: list[float] = []
     ack_lat: list[float] = []
@@ -525,7 +542,7 @@ def score(phase: Phase, rx: Receiver, server_cpu: float, client_cpu: float, rss:
         acked_ok=sent_n - unacked - refused, refused=refused, unacked=unacked, no_turn=no_turn,
         lost=sent_n - ok, throughput=ok / span if span > 0 else math.nan,
         turn=Dist.of(turn_lat), prompt=Dist.of(prompt_lat), ack=Dist.of(ack_lat),
-        sender_lag_p99_ms=percentile(lag, 99) * 1000, server_cpu=server_cpu, client_cpu=client_cpu,
+        sender_lag_p99_ms=percentile(lag, 99) * 1000, server_cpu=cpu[0], client_cpu=cpu[1], other_cpu=cpu[2],
         server_rss_mb=rss / 2**20, panel_dropped=rx.dropped, packets=dict(rx.packets),
         refusals=dict(phase.refused))
     reasons = []
@@ -545,17 +562,25 @@ async def run_phase(server: ServerProcess, script: Script, rate: float, duration
     await clients.connect()
     try:
         phase = Phase(clients.system, rate, duration, tag)
-        cpu0, srv0, wall0 = time.process_time(), cpu_seconds(server.pid), time.perf_counter()
+        before = await server_metrics(server) if server.kind == "app" else {}
+        cpu0, srv0, all0 = time.process_time(), cpu_seconds(server.pid), busy_cpu_seconds()
+        wall0 = time.perf_counter()
         await offer(clients, script, phase, args.tick)
         await drain(clients, phase, args.drain)
         wall = time.perf_counter() - wall0
-        result = score(phase, clients.rx, (cpu_seconds(server.pid) - srv0) / wall,
-                       (time.process_time() - cpu0) / wall, rss_bytes(server.pid))
+        srv, cli = (cpu_seconds(server.pid) - srv0) / wall, (time.process_time() - cpu0) / wall
+        other = max(0.0, (busy_cpu_seconds() - all0) / wall - srv - cli)
+        result = score(phase, clients.rx, (srv, cli, other), rss_bytes(server.pid))
+        if server.kind == "app":
+            after = await server_metrics(server)
+            batches = after.get("batches_pushed", 0) - before.get("batches_pushed", 0)
+            if batches > 0:
+                result.server_batch_ms = (after["push_seconds"] - before["push_seconds"]) / batches * 1000
     finally:
         await clients.close()
     log(f"  {server.kind:5} {rate:6.0f}/s  sent {result.sent:6}  thrpt {result.throughput:7.0f}/s  "
         f"turn p50 {result.turn.p50:7.2f} p99 {result.turn.p99:8.2f} ms  lost {result.lost}  "
-        f"cpu srv {result.server_cpu:.0%} cli {result.client_cpu:.0%}"
+        f"cpu srv {result.server_cpu:.0%} cli {result.client_cpu:.0%} other {result.other_cpu:.0%}"
         + ("" if result.sustained else f"  [{result.why_not}]"))
     await asyncio.sleep(args.pause)
     return result
@@ -594,6 +619,7 @@ async def server_metrics(server: ServerProcess) -> dict[str, Any]:
         elif line.startswith("assist_message_to_prompt_seconds_count"):
             count = float(line.rsplit(" ", 1)[1])
     out["batches_pushed"] = int(count)
+    out["push_seconds"] = total
     out["mean_batch_to_push_ms"] = total / count * 1000 if count else math.nan
     return out
 
@@ -645,7 +671,7 @@ async def memory_child(mode: str, conversations: int, db_dir: str) -> dict[str, 
             tracemalloc.stop()
         else:
             grown = rss_bytes() - before
-        open_now = hub._open_count()
+        open_now = sum(1 for c in hub.engine.conversations() if not c.ended)
     finally:
         await asyncio.sleep(0.1)  # the hub's timer task must see its wake-up before it is cancelled
         stopping = asyncio.ensure_future(hub.stop())
@@ -812,17 +838,24 @@ def _f(x: float, width: int = 7, digits: int = 2) -> str:
     return f"{x:{width}.{digits}f}" if not math.isnan(x) else " " * (width - 1) + "-"
 
 
+def _cpu(res: dict[str, Any]) -> str:
+    return f"{res['server_cpu']:>4.0%} {res['client_cpu']:>4.0%} {res['other_cpu']:>5.0%}"
+
+
 def print_report(r: dict[str, Any]) -> None:
     m = r["machine"]
     print(f"Customer Sense live path on loopback ({r['method']['transport']}; load generator and panel in one "
           f"process, each server in its own)")
     print(f"machine: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, SQLite db on {m['db_fs']}; "
           f"load average {m['loadavg_start']} at start, {m['loadavg_end']} at end")
+    print("cpu columns: server process / load generator / all other processes, in % of one core "
+          "(other > ~20% means the numbers are disturbed)")
     print()
     print("Latency in ms from emit at /ingest to the record at the /agent panel "
           f"(paced, {r['method']['tick_ms']:.0f} ms batches, {r['method']['duration_s']:g} s per rate)")
-    head = (f"{'rate/s':>7} {'what':<20} {'n':>6} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} "
-            f"{'ack p50':>7} {'ack p99':>7} {'lost':>5} {'thrpt/s':>8} {'srv cpu':>7} {'cli cpu':>7}")
+    head = (f"{'rate/s':>6} {'what':<15} {'n':>5} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} "
+            f"{'ack p50':>7} {'ack p99':>7} {'in-srv':>6} {'lost':>4} {'thrpt/s':>7} {'srv':>4} {'gen':>4} "
+            f"{'other':>5}")
     print(head)
     print("-" * len(head))
     for row in r["latency"]:
@@ -830,24 +863,27 @@ def print_report(r: dict[str, Any]) -> None:
         for label, res, dist in (("bare relay", row["relay"], row["relay"]["turn"]),
                                  ("CS turn", row["customer_sense"], row["customer_sense"]["turn"]),
                                  ("CS prompt", row["customer_sense"], row["customer_sense"]["prompt"])):
-            tail = (f"{_f(res['ack']['p50'])} {_f(res['ack']['p99'])} {res['lost']:>5} "
-                    f"{_f(res['throughput'], 8, 0)} {res['server_cpu']:>7.0%} {res['client_cpu']:>7.0%}"
-                    if label != "CS prompt" else "")
-            print(f"{rate:>7.0f} {label:<20} {dist['n']:>6} {_f(dist['p50'])} {_f(dist['p90'])} "
+            tail = (f"{_f(res['ack']['p50'])} {_f(res['ack']['p99'])} {_f(res['server_batch_ms'], 6)} "
+                    f"{res['lost']:>4} {_f(res['throughput'], 7, 0)} {_cpu(res)}" if label != "CS prompt" else "")
+            print(f"{rate:>6.0f} {label:<15} {dist['n']:>5} {_f(dist['p50'])} {_f(dist['p90'])} "
                   f"{_f(dist['p99'])} {_f(dist['max'])} {tail}")
-        for label, diff in (("added (turn)", row["added_turn_ms"]), ("added (prompt)", row["added_prompt_ms"])):
-            print(f"{rate:>7.0f} {label:<20} {'':>6} {diff['p50']:+7.2f} {diff['p90']:+7.2f} {diff['p99']:+7.2f}")
+        for label, diff in (("added, turn", row["added_turn_ms"]), ("added, prompt", row["added_prompt_ms"])):
+            print(f"{rate:>6.0f} {label:<15} {'':>5} {diff['p50']:+7.2f} {diff['p90']:+7.2f} {diff['p99']:+7.2f}")
         print()
+    print("added = CS percentile - relay percentile at the same rate (prompt: against the relay's hop); "
+          "in-srv = mean ms per batch from receipt to records pushed, incl. waiting for the hub lock "
+          "(server metric)")
+    print()
     ramp = r["ramp"]
-    print(f"Ramp (Customer Sense; sustained = {ramp['criteria']})")
-    head = (f"{'rate/s':>7} {'sent':>7} {'sent/s':>7} {'thrpt/s':>8} {'p50':>7} {'p99':>8} {'ack p99':>8} "
-            f"{'lost':>6} {'srv cpu':>7} {'cli cpu':>7}  verdict")
+    print(f"Ramp (Customer Sense, {r['method']['ramp_duration_s']:g} s per step; sustained = {ramp['criteria']})")
+    head = (f"{'rate/s':>6} {'sent':>6} {'sent/s':>6} {'thrpt/s':>7} {'p50':>7} {'p99':>8} {'ack p99':>8} "
+            f"{'in-srv':>6} {'lost':>5} {'srv':>4} {'gen':>4} {'other':>5}  verdict")
     print(head)
     print("-" * len(head))
     for s in ramp["steps"]:
-        print(f"{s['rate']:>7.0f} {s['sent']:>7} {_f(s['send_rate'], 7, 0)} {_f(s['throughput'], 8, 0)} "
-              f"{_f(s['turn']['p50'])} {_f(s['turn']['p99'], 8)} {_f(s['ack']['p99'], 8)} {s['lost']:>6} "
-              f"{s['server_cpu']:>7.0%} {s['client_cpu']:>7.0%}  "
+        print(f"{s['rate']:>6.0f} {s['sent']:>6} {_f(s['send_rate'], 6, 0)} {_f(s['throughput'], 7, 0)} "
+              f"{_f(s['turn']['p50'])} {_f(s['turn']['p99'], 8)} {_f(s['ack']['p99'], 8)} "
+              f"{_f(s['server_batch_ms'], 6)} {s['lost']:>5} {_cpu(s)}  "
               f"{'ok' if s['sustained'] else 'NO: ' + s['why_not']}")
     print(f"highest sustained: {ramp['highest_sustained']:.0f} analysed messages/s in one process"
           + (f" (first failed: {ramp['first_failed']:.0f}/s)" if ramp["first_failed"] else "")
@@ -856,17 +892,14 @@ def print_report(r: dict[str, Any]) -> None:
     for mem in r.get("memory", []):
         what = "RSS delta (/proc/self/statm)" if mem["mode"] == "rss" else "tracemalloc (live Python objects)"
         if "error" in mem:
-            print(f"memory, {what}: failed: {mem['error']}")
+            print(f"memory, {what}: failed: {mem['error'][-300:]}")
             continue
         print(f"memory per open conversation, {what}: {mem['bytes_per_conversation'] / 1024:.1f} KB "
-              f"({mem['open']:,} open, start + 3 messages each; {mem['bytes_total'] / 2**20:.1f} MB total)")
-    for key in ("server_metrics_end",):
-        errors = r.get(key, {}).get("errors", {})
-        if errors:
-            print(f"server errors counted by /metrics: {errors}")
-        mean = r.get(key, {}).get("mean_batch_to_push_ms")
-        if mean is not None and not math.isnan(mean):
-            print(f"in-server time from batch received to records pushed (mean, all phases): {mean:.2f} ms")
+              f"({mem['conversations']:,} conversations of start + 3 messages, {mem['open']:,} open in all; "
+              f"{mem['bytes_total'] / 2**20:.1f} MB)")
+    errors = r.get("server_metrics_end", {}).get("errors", {})
+    if errors:
+        print(f"server errors counted by /metrics: {errors}")
     if r.get("server_log_tail"):
         print(f"server stderr (tail): {json.dumps(r['server_log_tail'])[:600]}")
     print(f"total run time {r['elapsed_s']:.0f} s")
