@@ -47,7 +47,7 @@ def test_calm_conversations_get_no_negative_prompt(reports: dict[str, Report], n
     assert reports[name].calm_with_negative == []
 
 
-@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.88, 6), ("dev2", 0.80, 7), ("dev3", 0.58, 15), ("heldout", 0.70, 8)])
+@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.88, 6), ("dev2", 0.80, 7), ("dev3", 0.66, 15), ("heldout", 0.72, 8)])
 def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, recall: float,
                                         false_alarms: int) -> None:
     rep = reports[name]
@@ -55,8 +55,8 @@ def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, r
     assert rep.false_alarms <= false_alarms, f"{name} false alarms {rep.false_alarms}"
 
 
-@pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.90, 0.90), ("dev2", 0.80, 0.80), ("dev3", 0.72, 0.70),
-                                                 ("heldout", 0.78, 0.75)])
+@pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.90, 0.90), ("dev2", 0.82, 0.82), ("dev3", 0.78, 0.85),
+                                                 ("heldout", 0.78, 0.80)])
 def test_mood_and_type_accuracy(reports: dict[str, Report], name: str, sign: float, types: float) -> None:
     rep = reports[name]
     assert rep.mood_sign_accuracy(1) >= sign, f"{name} mood sign {rep.mood_sign_accuracy(1):.3f}"
