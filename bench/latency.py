@@ -19,7 +19,7 @@ the arrival.
    same hop as the real server (ingest client -> server -> panel client) and nothing
    else; its echoes are matched by the event `id`.
 2. Customer Sense: `assist.server.create_app` with a fresh SQLite db in a temp dir,
-   a 38-byte token secret and one source. A panel for agent `a-1` connects (its
+   a token secret of over 32 bytes and one source. A panel for agent `a-1` connects (its
    snapshot awaited), 200 conversations are opened with `start` events assigned to
    `a-1`, then customer/agent messages are replayed from the labelled chats in
    tests/data/conversations/dev (`expect`/`mood_label` stripped, each of the 200
@@ -48,8 +48,19 @@ the arrival.
 Settings changed from the defaults, and why: the per-source rate limit (500 ev/s,
 burst 1000) is lifted, or the 1000 msg/s phase would be refused by design. The
 slow-panel limit (2000 queued packets) is kept; a dropped panel shows as lost turns.
-CPU use of the server process (from /proc/<pid>/stat) and of this process is
-reported per phase: a client near 100% means the generator, not the server, limits.
+CPU use of the server process (from /proc/<pid>/stat), of this process, and of
+everything else on the machine (/proc/stat busy time minus those two) is reported
+per phase: a generator near 100% means the generator, not the server, limits; a
+large "other" means another workload shared the cores and the phase is disturbed.
+For Customer Sense the server's own histogram (batch received -> records pushed,
+including the wait for the hub lock) is read from /metrics before and after each
+phase and reported as "in-srv", which splits server time from transport time.
+
+Shutdown: on Python 3.11 `Hub.stop()` was seen to hang when it ran right after an
+ingest (the timer task stays "cancelling" in `asyncio.wait_for(self._wake.wait())`:
+the cancel is swallowed when the wake-up completes in the same loop turn). The
+children therefore yield 0.1 s before stopping the hub and bound the cleanup; the
+parent escalates stdin-EOF -> SIGTERM -> SIGKILL, each with a timeout.
 """
 
 from __future__ import annotations
