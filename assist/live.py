@@ -97,6 +97,7 @@ class Hub:
     _buckets: dict[str, _Bucket] = field(init=False, default_factory=dict)
     _ended_at: dict[str, float] = field(init=False, default_factory=dict)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _stopping: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.phrasebook)
@@ -111,6 +112,8 @@ class Hub:
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="assist-housekeeping"))
 
     async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -327,13 +330,17 @@ class Hub:
 
     # -- timers and housekeeping -----------------------------------------------------------
     async def _timer_loop(self) -> None:
-        while True:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+        # cancellation that stop() sends when the wake-up lands at the same moment,
+        # and the loop would then never end.
+        while not self._stopping:
             due = self.engine.next_due()
             delay = None if due is None else max(0.0, due - self.clock())
             self._wake.clear()
             if delay is None or delay > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
                 continue
             await self.fire_timers()
 
