@@ -23,7 +23,7 @@ straight), so a match's span is also the span of the quote in the original text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,18 +84,11 @@ class CueMatch:
 
 @dataclass(frozen=True)
 class Pattern:
-    """One regular expression, and a literal it cannot match without (checked first, in C)."""
+    """One regular expression, with what `CueLibrary.detect` checks before running it."""
 
     regex: re.Pattern[str]
-    needle: str | None
+    needle: str | None  # a literal every match contains
     starts: frozenset[str] | None = None  # first 3 letters of the word every match starts with
-
-    def finditer(self, text: str, word_starts: frozenset[str] | None = None) -> Iterator[re.Match[str]]:
-        if self.needle is not None and self.needle not in text:
-            return iter(())
-        if self.starts is not None and word_starts is not None and self.starts.isdisjoint(word_starts):
-            return iter(())
-        return self.regex.finditer(text)
 
 
 @dataclass(frozen=True)
@@ -116,14 +109,11 @@ class Cue:
     where: Location
 
     def find(self, original: str, lowered: str, words: int,
-             phrase_spans: Iterable[tuple[int, int]] = (),
-             word_starts: frozenset[str] | None = None,
-             patterns: Iterable[Pattern] | None = None) -> CueMatch | None:
+             phrase_spans: Iterable[tuple[int, int]], patterns: Iterable[Pattern]) -> CueMatch | None:
         """The first quote of this cue in a turn, or None.
 
-        `phrase_spans` are where this cue's phrases occur (found for all cues at once by
-        `PhraseIndex`); `patterns` are the ones worth running (the library pre-selects them
-        by word starts and needles); without it every pattern is tried behind its filters.
+        `phrase_spans` are where this cue's phrases occur and `patterns` the ones worth
+        running; `CueLibrary.detect` finds both for all cues at once.
         """
         if self.max_words is not None and words > self.max_words:
             return None
@@ -139,9 +129,8 @@ class Cue:
                 best = (start, end)
                 break
         haystack = original if self.case_sensitive else lowered
-        starts = None if self.case_sensitive else word_starts
-        for pattern in self.patterns if patterns is None else patterns:
-            for m in (pattern.finditer(haystack, starts) if patterns is None else pattern.regex.finditer(haystack)):
+        for pattern in patterns:
+            for m in pattern.regex.finditer(haystack):
                 if best is not None and m.start() >= best[0]:
                     break
                 if self._kept(lowered, m.start(), m.end()):
@@ -525,19 +514,23 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
     if len(issues) > start or not values:
         return None
     case = bool(values["case_sensitive"])
-    phrases = tuple(p for p in values["phrases"] if p.strip())
     probe = PhraseIndex()
-    regex_phrases = [phrase_to_regex(p) for p in phrases if not probe.add(p, cue_id)]
-    compiled = [re.compile(r) for r in regex_phrases]
+    indexed: list[str] = []  # phrases the word index can match; the others become regexes
+    compiled: list[re.Pattern[str]] = []
+    for phrase in (p for p in values["phrases"] if p.strip()):
+        if probe.add(phrase, cue_id):
+            indexed.append(phrase)
+        else:
+            compiled.append(re.compile(phrase_to_regex(phrase)))
     for pattern in _compile_each(file, node, "patterns", list(values["patterns"]), issues, what=what):
         texts = None if case else expand(pattern)
-        if texts and all(probe.add(t, cue_id) for t in texts if t.strip()) and all(t.strip() for t in texts):
-            phrases += tuple(texts)  # a word list in regex clothing: matched through the index
+        if texts and all(t.strip() for t in texts) and all(probe.add(t, cue_id) for t in texts):
+            indexed.extend(texts)  # a word list in regex clothing: matched through the index
         else:
             compiled.append(pattern)
     unless = _compile(file, node, "unless", list(values["unless"]), issues, what=what)
     gates = any(values.get(k) is not None for k in ("max_words", "min_words", "min_caps_ratio"))
-    if not phrases and not compiled and not gates:
+    if not indexed and not compiled and not gates:
         issues.append(Issue(where(file, node), f"{what}: give at least one of 'phrases', 'patterns', "
                                                "'max_words', 'min_words' or 'min_caps_ratio'"))
         return None
@@ -561,9 +554,8 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
                             f"{what}: examples need at least one sentence under 'match'"))
     if len(issues) > start:
         return None
-    index_phrases = tuple(p for p in phrases if PhraseIndex().add(p, cue_id))
     return Cue(
-        id=cue_id, role=values["role"], about=values["about"], phrases=index_phrases,
+        id=cue_id, role=values["role"], about=values["about"], phrases=tuple(indexed),
         patterns=tuple(Pattern(p, needle(p), None if case else word_starts(p)) for p in compiled), unless=unless,
         case_sensitive=case, max_words=values.get("max_words"), min_words=values.get("min_words"),
         min_caps_ratio=values.get("min_caps_ratio"), sentiment=effect,

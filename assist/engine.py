@@ -90,6 +90,7 @@ class Engine:
         self._heap: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
         self._open = 0  # conversations in memory that have not ended
+        self._cue_about = {c: cue.about for c, cue in self.phrasebook.cues.cues.items()}
 
     # -- public API ---------------------------------------------------------------
     def feed(self, event: Mapping[str, Any] | AnyEvent, *, line: int | None = None,
@@ -238,8 +239,7 @@ class Engine:
         context = self._context(conv, event.role, turn, ts)
         assert conv.profiler is not None
         if event.role == "customer":
-            about = {c: cue.about for c, cue in self.phrasebook.cues.cues.items()}
-            estimate = conv.profiler.update(context, conv.customer_said, conv.quotes, about)
+            estimate = conv.profiler.update(context, conv.customer_said, conv.quotes, self._cue_about)
             context["customer_type"] = estimate.label
             context["type_confidence"] = estimate.confidence
         record: Record = {
