@@ -156,30 +156,199 @@ def _settings(args: argparse.Namespace) -> Any:
     return ensure_secrets(load_settings(getattr(args, "config", None), **flags))
 
 
+def _server_setup(args: argparse.Namespace, command: str) -> tuple[Any, Phrasebook] | None:
+    """Settings and phrasebook for `assist serve` / `assist demo`, or None after saying what is wrong."""
+    from .config import ConfigError
+
+    try:
+        settings = _settings(args)
+        return settings, load_phrasebook(*settings.phrasebooks)
+    except ConfigError as exc:
+        print(f"assist {command}: {exc}", file=sys.stderr)
+    except RuleFileError as exc:
+        _print_issues(exc, sys.stderr)
+        print(f"assist {command}: the phrasebook has errors; fix them (see `assist check`) and start again",
+              file=sys.stderr)
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     from aiohttp import web
 
-    from .config import ConfigError
     from .server import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = _settings(args)
-        book = load_phrasebook(*settings.phrasebooks)
-    except ConfigError as exc:
-        print(f"assist serve: {exc}", file=sys.stderr)
+    loaded = _server_setup(args, "serve")
+    if loaded is None:
         return 2
+    settings, book = loaded
+    workers = getattr(args, "workers", None) or 1
+    if workers > 1 and not (settings.redis and settings.store):
+        print("assist serve: --workers needs a shared store and Redis: set ASSIST_STORE=postgresql://... "
+              "and ASSIST_REDIS=redis://... (see docs/operations.md)", file=sys.stderr)
+        return 2
+    children = _spawn_workers(workers - 1)
+    app = create_app(settings, book)
+    where = settings.store.split("@")[-1] if settings.store else settings.db
+    print(f"Customer Sense on http://{settings.host}:{settings.port}  store {where}  "
+          f"phrasebook {book.fingerprint}; ingest sources: {', '.join(settings.sources)}"
+          f"{f'; {workers} processes' if workers > 1 else ''}", flush=True)
+    reuse = workers > 1 or getattr(args, "reuse_port", False)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None, reuse_port=reuse or None)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(10)
+    return 0
+
+
+def _spawn_workers(count: int) -> list[Any]:
+    """`count` more `assist serve` processes on the same port (SO_REUSEPORT: the kernel
+    spreads connections); panels use WebSocket only, so no sticky sessions are needed."""
+    import subprocess
+
+    argv = [a for a in sys.argv[1:] if not a.startswith("--workers")]
+    if "--workers" in sys.argv:
+        i = sys.argv.index("--workers")
+        argv = sys.argv[1:i] + sys.argv[i + 2:]
+    return [subprocess.Popen([sys.executable, "-m", "assist", *argv, "--workers", "1", "--reuse-port"])
+            for _ in range(count)]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import logging
+
+    from aiohttp import web
+
+    from .pages import BUILD_HINT, widget_dir
+    from .server import create_app
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scripts = Path(args.scripts)
+    if not scripts.is_dir() or not any(scripts.rglob("*.jsonl")):
+        print(f"assist demo: no conversations (*.jsonl) under {scripts}; pass --scripts DIR", file=sys.stderr)
+        return 2
+    loaded = _server_setup(args, "demo")
+    if loaded is None:
+        return 2
+    settings, book = loaded
+    if not (widget_dir(settings) / "demo.js").exists():
+        print(f"assist demo: {BUILD_HINT}", file=sys.stderr)
+        return 2
+    if not args.keep:  # the demo's store is scratch: each run starts with no chats
+        for suffix in ("", "-wal", "-shm"):
+            Path(settings.db + suffix).unlink(missing_ok=True)
+    app = create_app(settings, book, demo_scripts=scripts)
+    print(f"Customer Sense demo: open http://{settings.host}:{settings.port}/demo  "
+          f"(store {settings.db}; Ctrl-C stops it)", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def _read_conversations(files: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    from .backtest import group_by_conversation
+    from .replay import decode, read_lines
+
+    events: list[dict[str, Any]] = []
+    for name in files:
+        with open(name, encoding="utf-8") as stream:
+            for number, line in read_lines(stream):
+                obj = decode(number, line)
+                if obj.get("kind") != "error" or "type" in obj:
+                    events.append(obj)
+    return group_by_conversation(events)
+
+
+def _fired_with(paths: Sequence[str], conversations: dict[str, list[dict[str, Any]]]) -> Any:
+    """One side of a backtest (a process of its own for large inputs)."""
+    from .backtest import fired_prompts
+
+    return fired_prompts(_phrasebook(paths), conversations)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .backtest import compare
+    from .backtest_report import html, markdown
+
+    try:
+        for side in (args.old, args.new):
+            _phrasebook(side)
+        conversations = _read_conversations(args.files)
     except RuleFileError as exc:
         _print_issues(exc, sys.stderr)
-        print("assist serve: the phrasebook has errors; fix them (see `assist check`) and start again",
-              file=sys.stderr)
         return 2
-    app = create_app(settings, book)
-    print(f"Customer Sense on http://{settings.host}:{settings.port}  store {settings.db}  "
-          f"phrasebook {book.fingerprint}; ingest sources: {', '.join(settings.sources)}", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    except OSError as exc:
+        print(f"assist backtest: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    events = sum(len(e) for e in conversations.values())
+    if events >= 20_000:  # both sides at once, one core each
+        with ProcessPoolExecutor(2) as pool:
+            old_future = pool.submit(_fired_with, args.old, conversations)
+            new_future = pool.submit(_fired_with, args.new, conversations)
+            old, new = old_future.result(), new_future.result()
+    else:
+        old, new = _fired_with(args.old, conversations), _fired_with(args.new, conversations)
+    result = compare(conversations, old, new)
+    seconds = time.perf_counter() - started
+    old_name, new_name = " + ".join(args.old), " + ".join(args.new)
+    if args.json:
+        print(json.dumps({**result.to_json(), "seconds": round(seconds, 3)}, ensure_ascii=False))
+    else:
+        sys.stdout.write(markdown(result, old_name, new_name))
+        print(f"\n({events} events in {seconds:.2f} s, {events / max(seconds, 1e-9):,.0f} events/s per side)",
+              file=sys.stderr)
+    if args.html:
+        Path(args.html).write_text(html(result, old_name, new_name), encoding="utf-8")
+    return 0
+
+
+async def read_store_for_report(db: str, since: float) -> tuple[dict[str, list[dict[str, Any]]],
+                                                                 list[dict[str, Any]], list[tuple[str, str]]]:
+    """Conversations touched since `since`, their stored prompts and the agents' verdicts."""
+    from .store import SQLiteStore
+
+    store = SQLiteStore(db)
+    await store.open()
+    try:
+        ids = await store.conversation_ids(since, 1_000_000)
+        conversations = {cid: await store.events(cid) for cid in reversed(ids)}
+        prompts = [p for p in await store.prompts_since(0) if p["conversation"] in conversations]
+        feedback = [(row[0], row[2]) for row in await store.feedback()]
+    finally:
+        await store.close()
+    return conversations, prompts, feedback
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from .effectiveness import effectiveness
+    from .effectiveness_report import html, markdown
+
+    settings = _settings(args)
+    if not Path(settings.db).exists():
+        print(f"assist report: no store at {settings.db}", file=sys.stderr)
+        return 2
+    try:
+        book = _phrasebook(args.phrasebook)
+    except RuleFileError as exc:
+        _print_issues(exc, sys.stderr)
+        return 2
+    since = time.time() - args.since * 86400 if args.since else 0.0
+    conversations, prompts, feedback = asyncio.run(read_store_for_report(settings.db, since))
+    rows = effectiveness(book, conversations, prompts, feedback)
+    sys.stdout.write(markdown(rows, conversations=len(conversations)))
+    if args.html:
+        Path(args.html).write_text(html(rows, conversations=len(conversations)), encoding="utf-8")
     return 0
 
 
@@ -257,7 +426,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.add_argument("--phrasebook", "-p", action="append", metavar="P")
     p.add_argument("--retain-days", type=float, dest="retain_days")
+    p.add_argument("--workers", type=int, default=1, help="processes on this port (needs PostgreSQL and Redis)")
+    p.add_argument("--reuse-port", action="store_true", dest="reuse_port", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("backtest", help="replay recorded conversations through two phrasebooks; show the difference")
+    p.add_argument("--old", action="append", required=True, metavar="P", help="the live phrasebook (repeat to layer)")
+    p.add_argument("--new", action="append", required=True, metavar="P", help="the edited phrasebook")
+    p.add_argument("files", nargs="+", metavar="FILE", help="contract JSONL (e.g. from `assist export`)")
+    p.add_argument("--html", metavar="FILE", help="also write an HTML report")
+    p.add_argument("--json", action="store_true", help="the result as one JSON object instead of Markdown")
+    p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("report", help="which prompts help: verdicts and the customer's mood after each prompt")
+    _server_flags(p)
+    p.add_argument("--since", type=float, metavar="DAYS", help="only conversations of the last DAYS days")
+    p.add_argument("--phrasebook", "-p", action="append", metavar="P")
+    p.add_argument("--html", metavar="FILE", help="also write an HTML report with charts")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("demo", help="run the server with the /demo console (scripted chats, the live panel)")
+    p.add_argument("--config", metavar="FILE", help="TOML settings file")
+    p.add_argument("--db", metavar="PATH", default="var/demo.sqlite3", help="SQLite store (default var/demo.sqlite3)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--phrasebook", "-p", action="append", metavar="P")
+    p.add_argument("--keep", action="store_true", help="keep the chats of the last demo run (default: start empty)")
+    p.add_argument("--scripts", default=str(Path(__file__).resolve().parent.parent / "tests/data/conversations/dev"),
+                   help="folder of conversations to play (default: the labelled development set)")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("token", help="make a signed panel token")
     _server_flags(p)

@@ -38,11 +38,26 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     db: str = "var/assist.sqlite3"
+    store: str = ""                        # postgresql://... for several processes; empty: SQLite at `db`
+    store_schema: str = "public"
+    redis: str = ""                        # redis://... : several processes share the work (needs `store`)
+    lease_seconds: float = 10.0            # how long a dead process keeps its conversations
     phrasebooks: tuple[str, ...] = ()
     secret: str = ""                       # token signing key; generated beside the db when empty
     sources: Mapping[str, str] = field(default_factory=dict)  # ingest source name -> secret
     retain_days: float = 30.0
     ended_grace: float = 900.0             # seconds an ended chat stays in memory (late feedback)
+    widget_dir: str = ""                   # built panel bundles (default: widget/dist beside the package)
+    frame_ancestors: str = "'self'"        # CSP: which console origins may put /panel in an iframe
+    watch_phrasebooks: bool = True         # hot reload: apply phrasebook edits without a restart
+    webhooks: Mapping[str, str] = field(default_factory=dict)  # outgoing: URL -> signing secret
+    webhook_events: str = "escalation"      # which prompts go out: escalation (supervisor), critical, prompts (all)
+    webhook_backoff: float = 2.0           # seconds before the first retry; doubles, at most an hour
+    webhook_attempts: int = 12             # then the delivery is marked failed (kept in the outbox table)
+    redact: bool = False                   # replace e-mails, card and phone numbers in chat text before use
+    mappings_dir: str = "mappings"         # mapping files for /integrations/webhook/<name>
+    chatwoot_app_key: str = ""            # the Chatwoot Dashboard App's key (empty: the app is off)
+    chatwoot_require_signature: bool = True  # refuse unsigned Chatwoot webhooks (Chatwoot < 4.12 cannot sign)
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -73,9 +88,10 @@ def _apply(base: Any, values: Mapping[str, Any], where: str) -> Any:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where}: 'limits' must be a table")
             changes[key] = _apply(current, value, f"{where} [limits]")
-        elif key == "sources":
+        elif key in ("sources", "webhooks"):
             if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-                raise ConfigError(f"{where}: 'sources' must map source names to secret strings")
+                what = "source names" if key == "sources" else "webhook URLs"
+                raise ConfigError(f"{where}: '{key}' must map {what} to secret strings")
             changes[key] = dict(value)
         elif key == "phrasebooks":
             items = value.split(os.pathsep) if isinstance(value, str) else value
@@ -111,6 +127,11 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
             if any(len(p) != 2 for p in pairs):
                 raise ConfigError("ASSIST_SOURCES must look like 'name:secret,other:secret2'")
             from_env["sources"] = {k.strip(): v.strip() for k, v in pairs}
+        elif name == "webhooks":  # ASSIST_WEBHOOKS="https://a.example/hook|secret;https://b.example/x|other"
+            hooks = [p.rsplit("|", 1) for p in value.split(";") if p.strip()]
+            if any(len(h) != 2 or not h[0].strip().startswith(("http://", "https://")) for h in hooks):
+                raise ConfigError("ASSIST_WEBHOOKS must look like 'https://host/path|secret;https://other|secret2'")
+            from_env["webhooks"] = {u.strip(): k.strip() for u, k in hooks}
         elif name in limit_names:
             limits[name] = value
         elif name in {f.name for f in fields(Settings)}:

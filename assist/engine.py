@@ -91,6 +91,24 @@ class Engine:
         self._seq = itertools.count()
         self._open = 0  # conversations in memory that have not ended
         self._cue_about = {c: cue.about for c, cue in self.phrasebook.cues.cues.items()}
+        # When a list: every moment an entry's condition held but the entry was held
+        # back (cooldown, cap, alert budget) is noted here. `assist report` compares
+        # what followed those moments with what followed the prompts that did fire.
+        self.held: list[Record] | None = None
+
+    def use_phrasebook(self, phrasebook: Phrasebook) -> None:
+        """Switch to a new phrasebook (hot reload). Conversations keep their state
+        (counters of cue ids the new book no longer has are simply never read);
+        timers are rescheduled under the new entries."""
+        self.phrasebook = phrasebook
+        self._scorer = SentimentScorer(phrasebook.cues)
+        self._cue_about = {c: cue.about for c, cue in phrasebook.cues.cues.items()}
+        for conv in self._conversations.values():
+            conv.types = phrasebook.types
+            if conv.profiler is not None:
+                conv.profiler.rules = phrasebook.types
+            conv.scheduled = None
+            self._reschedule(conv)
 
     # -- public API ---------------------------------------------------------------
     def feed(self, event: Mapping[str, Any] | AnyEvent, *, line: int | None = None,
@@ -300,14 +318,21 @@ class Engine:
                   turn: Turn | None, matches: tuple[CueMatch, ...] = (),
                   entries: tuple[Entry, ...] | None = None) -> list[Record]:
         candidates = []
+        held = self.held
         for entry in self.phrasebook.by_trigger[trigger] if entries is None else entries:
+            reason = None
             if entry.max_per_conversation is not None and conv.fired[entry.id] >= entry.max_per_conversation:
-                continue
+                reason = "cap"
             last = conv.last_fired.get(entry.id)
-            if last is not None and ts - last < entry.cooldown:
+            if reason is None and last is not None and ts - last < entry.cooldown:
+                reason = "cooldown"
+            if reason is not None and held is None:
                 continue
             if entry.when is None or entry.when(context):
-                candidates.append(entry)
+                if reason is None:
+                    candidates.append(entry)
+                elif held is not None:
+                    held.append(self._held(conv, entry, ts, index, reason))
         if not candidates:
             return []
         candidates.sort(key=lambda e: e.rank)
@@ -319,6 +344,8 @@ class Engine:
         for entry in candidates:
             if entry.audience == "agent" and entry.mode == "live":
                 if this_event >= budget.per_event or len(conv.recent_prompts) >= budget.per_minute:
+                    if held is not None:
+                        held.append(self._held(conv, entry, ts, index, "budget"))
                     continue
                 this_event += 1
                 conv.recent_prompts.append(ts)
@@ -439,6 +466,11 @@ class Engine:
             context = self._context(conv, "timer", None, due)
             out.extend(self._evaluate(conv, "timer", context, due, max(conv.last_index, 0), None,
                                       entries=(entry,)))
+
+    @staticmethod
+    def _held(conv: Conversation, entry: Entry, ts: float, index: int, reason: str) -> Record:
+        return {"kind": "held", "prompt": entry.id, "conversation": conv.id, "event": index, "ts": ts,
+                "reason": reason, "mode": entry.mode}
 
     def _reschedule(self, conv: Conversation) -> None:
         nxt = self._next_timer(conv)

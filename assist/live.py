@@ -37,6 +37,8 @@ from .config import Settings
 from .engine import Engine, Record
 from .events import Draft, End, Feedback, Start, event_to_json
 from .metrics import Metrics
+from .outbox import deliveries
+from .redact import redact
 from .phrasebook import Phrasebook
 from .store import Store, StoreUnavailable, WriteBatch
 from .views import summary
@@ -62,6 +64,7 @@ class Result:
     event: int | None = None
     error: str | None = None
     duplicate: bool = False
+    unavailable: bool = False  # refused because the store cannot take writes (HTTP 503; retry later)
 
     def to_json(self) -> dict[str, Any]:
         if self.ok:
@@ -73,6 +76,13 @@ class Result:
         if self.conversation is not None:
             out["conversation"] = self.conversation
         return out
+
+
+def store_unavailable(results: list[Result]) -> str | None:
+    """The store's error when it refused the whole batch (answer 503), else None."""
+    if results and all(r.unavailable for r in results):
+        return results[0].error or "store unavailable"
+    return None
 
 
 @dataclass
@@ -98,6 +108,8 @@ class Hub:
     _ended_at: dict[str, float] = field(init=False, default_factory=dict)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _stopping: bool = field(init=False, default=False)
+    rebuild_on_start: bool = True  # False with a cluster: conversations are claimed, not all taken
+    acked: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)  # escalation alerts seen to
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.phrasebook)
@@ -105,8 +117,9 @@ class Hub:
     # -- life -------------------------------------------------------------------------
     async def start(self) -> None:
         await self.store.open()
-        for cid in await self.store.open_conversations():
-            await self._rebuild(cid)
+        if self.rebuild_on_start:
+            for cid in await self.store.open_conversations():
+                await self._rebuild(cid)
         self.metrics.open_conversations.set(self.open_count())
         self._tasks.append(asyncio.create_task(self._timer_loop(), name="assist-timers"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="assist-housekeeping"))
@@ -128,6 +141,13 @@ class Hub:
             self.engine.feed(body)
         self._pushed[cid] = await self.store.prompt_ids(cid)
         self._stale.discard(cid)
+
+    async def use_phrasebook(self, book: Phrasebook) -> None:
+        """Swap the live phrasebook between two batches; conversations and timers carry on."""
+        async with self._lock:
+            self.engine.use_phrasebook(book)
+            self.phrasebook = book
+        self._wake.set()
 
     def open_count(self) -> int:
         return self.engine.open_conversations
@@ -156,12 +176,14 @@ class Hub:
         pushes: list[tuple[str, Any, str, str]] = []
         async with self._lock:  # one batch at a time: its commit covers exactly its events
             for obj in objs:
+                if self.settings.redact and isinstance(obj, dict) and isinstance(obj.get("text"), str):
+                    obj = {**obj, "text": redact(obj["text"])}
                 cid = obj.get("conversation") if isinstance(obj, dict) else None
                 if isinstance(cid, str) and cid in self._stale:
                     try:
                         await self._rebuild(cid)
                     except StoreUnavailable as exc:
-                        results.append(Result(False, cid, error=str(exc)))
+                        results.append(Result(False, cid, error=str(exc), unavailable=True))
                         continue
                 if isinstance(cid, str) and self.engine.conversation(cid) is None and \
                         self.open_count() >= self.settings.limits.max_open_conversations:
@@ -197,6 +219,8 @@ class Hub:
                 touched.add(event.conversation)
                 results.append(Result(True, event.conversation, outcome.index))
                 self.metrics.events.labels(event.type, "accepted").inc()
+                if isinstance(event, Start):  # panels learn who the customer is before any prompt
+                    pushes.extend(self._views(event.conversation))
                 pushes.extend(self._route(outcome.records, batch))
             for push in pushes:
                 await self._push(*push)
@@ -210,8 +234,8 @@ class Hub:
                 for cid in touched:
                     self.engine.forget(cid)
                     self._stale.add(cid)
-                return [r if not r.ok or r.duplicate else Result(False, r.conversation, error=str(exc))
-                        for r in results]
+                return [r if not r.ok or r.duplicate
+                        else Result(False, r.conversation, error=str(exc), unavailable=True) for r in results]
         for cid in touched:
             await self._announce(cid)
         self.metrics.open_conversations.set(self.open_count())
@@ -267,6 +291,8 @@ class Hub:
                 already = rec["id"] in self._pushed.get(cid, ())
                 if not already:
                     batch.prompts.append(rec)
+                    if self.settings.webhooks:
+                        batch.outbox.extend(deliveries([rec], self.settings, self.clock()))
                     self.metrics.prompts.labels(rec["prompt"], rec.get("mode", "live")).inc()
                 if already or rec.get("mode") == "shadow":
                     continue
@@ -285,14 +311,20 @@ class Hub:
             log.exception("pushing %s to %s failed", event, room)
             self.metrics.errors.labels("push").inc()
 
-    async def _announce(self, cid: str) -> None:
+    def _views(self, cid: str) -> list[tuple[str, Any, str, str]]:
+        """The `conversation` messages that tell panels and the wall where a chat stands."""
         conv = self.engine.conversation(cid)
         if conv is None:
-            return
+            return []
         view = summary(conv, self.clock(), turns=0)
+        out = [("conversation", view, SUPERVISORS, SUPERVISOR_NS)]
         if conv.agent is not None:
-            await self._push("conversation", view, agent_room(conv.agent.id), AGENT_NS)
-        await self._push("conversation", view, SUPERVISORS, SUPERVISOR_NS)
+            out.insert(0, ("conversation", view, agent_room(conv.agent.id), AGENT_NS))
+        return out
+
+    async def _announce(self, cid: str) -> None:
+        for push in self._views(cid):
+            await self._push(*push)
 
     # -- panels -----------------------------------------------------------------------
     def agent_of(self, cid: str) -> str | None:
@@ -314,6 +346,25 @@ class Hub:
             items.append(view)
         items.sort(key=lambda v: -v["risk"])
         return {"conversations": items, "ts": now, "phrasebook": self.phrasebook.fingerprint}
+
+    async def detail(self, cid: str) -> dict[str, Any] | None:
+        """One conversation for the wall: summary, its last 40 turns and every recent prompt."""
+        conv = self.engine.conversation(cid)
+        if conv is None:
+            return None
+        view = summary(conv, self.clock(), turns=40)
+        view["prompts"] = await self.store.recent_prompts(cid, 30)
+        for prompt in view["prompts"]:
+            if prompt["id"] in self.acked:
+                prompt["ack"] = self.acked[prompt["id"]]
+        return view
+
+    async def owner_agent(self, cid: str) -> str | None:
+        """The agent a conversation belongs to (the cluster asks the owning process)."""
+        return self.agent_of(cid)
+
+    async def draft_warnings(self, cid: str, text: str) -> list[dict[str, Any]]:
+        return self.check_draft(cid, text)
 
     def check_draft(self, cid: str, text: str) -> list[dict[str, Any]]:
         records = self.engine.check_draft(cid, text, self.clock())

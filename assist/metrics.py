@@ -24,5 +24,12 @@ class Metrics:
         self.phrasebook_errors = Gauge("assist_phrasebook_load_errors",
                                        "Errors in the last phrasebook load attempt (0 = good)", registry=r)
 
+        self.phrasebook_reloads = Counter("assist_phrasebook_reloads_total",
+                                          "Phrasebook reloads, applied or refused (the last good stays)",
+                                          ["result"], registry=r)
+
+        self.webhooks = Counter("assist_webhook_deliveries_total", "Outgoing webhook attempts, by result",
+                                ["result"], registry=r)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -166,6 +166,52 @@ def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path 
     return books, cue_files, types
 
 
+_CUE_CACHE: dict[str, tuple[dict[str, Cue], list[Issue], CueLibrary | None, list[Issue]]] = {}
+
+
+def _cue_key(cue_files: list[Path], texts: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for path in cue_files:
+        content = texts.get(str(path))
+        try:
+            data = content.encode() if content is not None else Path(path).read_bytes()
+        except OSError:
+            data = b"\0missing"
+        digest.update(str(path).encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
+def _read_cue_files(cue_files: list[Path], texts: dict[str, str]) -> tuple[dict[str, Cue], list[Issue]]:
+    """The cues of the cue files (a copy: phrasebook files may add to it). Parsing and
+    compiling them is most of a load, so the result is kept while their bytes stay the same."""
+    key = _cue_key(cue_files, texts)
+    if key not in _CUE_CACHE:
+        issues: list[Issue] = []
+        cues: dict[str, Cue] = {}
+        for path in cue_files:
+            try:
+                read_cue_file(str(path), load_yaml(path, texts.get(str(path))), issues, cues)
+            except RuleFileError as exc:
+                issues.extend(exc.issues)
+        if len(_CUE_CACHE) > 8:
+            _CUE_CACHE.clear()
+        _CUE_CACHE[key] = (cues, issues, None, [])
+    cues, issues, _, _ = _CUE_CACHE[key]
+    return dict(cues), list(issues)
+
+
+def _library(cue_files: list[Path], texts: dict[str, str], cues: dict[str, Cue]) -> tuple[CueLibrary, list[Issue]]:
+    key = _cue_key(cue_files, texts)
+    cached = _CUE_CACHE.get(key)
+    if cached is not None and cached[2] is not None:
+        return cached[2], list(cached[3])
+    references = check_references(cues)
+    library = CueLibrary(cues)
+    if cached is not None:
+        _CUE_CACHE[key] = (cached[0], cached[1], library, references)
+    return library, list(references)
+
+
 def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> Phrasebook:
     """Load and layer phrasebook files; RuleFileError lists every problem found.
 
@@ -175,12 +221,9 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
     books, cue_files, types_file = _resolve(paths or (DEFAULT_DIR,))
     texts = texts or {}
     issues: list[Issue] = []
-    cues: dict[str, Cue] = {}
-    for path in cue_files:
-        try:
-            read_cue_file(str(path), load_yaml(path, texts.get(str(path))), issues, cues)
-        except RuleFileError as exc:
-            issues.extend(exc.issues)
+    cues, cue_issues = _read_cue_files(cue_files, texts)
+    issues.extend(cue_issues)
+    book_cues = False
     parsed = []
     for path in books:
         try:
@@ -194,8 +237,13 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
         parsed.append((str(path), data))
         if isinstance(data, dict) and isinstance(data.get("cues"), dict):
             read_cue_file(str(path), {"cues": data["cues"]}, issues, cues)
-    issues.extend(check_references(cues))
-    library = CueLibrary(cues)
+            book_cues = True
+    if book_cues:
+        issues.extend(check_references(cues))
+        library = CueLibrary(cues)
+    else:  # the cue files alone: the same library as last time when they did not change
+        library, reference_issues = _library(cue_files, texts, cues)
+        issues.extend(reference_issues)
     raws: dict[str, _Raw] = {}
     settings: dict[str, Any] = {}
     settings_spot: dict[str, Location] = {}
@@ -243,7 +291,8 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
         entries=live, cues=library, types=types,
         budget=Budget(**{k: int(v) for k, v in budget_values.items()}),
         implicit_hold_cues=frozenset(hold_cues), end_horizon=float(settings.get("end_horizon", 600)),
-        sources=tuple(str(p) for p in [*books, *cue_files]), fingerprint=digest.hexdigest()[:12],
+        sources=tuple(str(p) for p in [*books, *cue_files, *([types_file] if types_file else [])]),
+        fingerprint=digest.hexdigest()[:12],
         warnings=tuple(i for i in issues if i.severity != "error"), by_trigger=by_trigger,
     )
 

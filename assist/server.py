@@ -13,23 +13,30 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import socketio
 from aiohttp import web
 
 from .config import Settings
-from .live import AGENT_NS, SUPERVISOR_NS, SUPERVISORS, Hub, agent_room
+from .integrations import add_routes as add_integration_routes
+from .live import AGENT_NS, SUPERVISOR_NS, SUPERVISORS, Hub, store_unavailable
 from .metrics import Metrics
+from .outbox import Sender
+from .pages import DEMO_AGENT, add_routes
+from .panels import AgentNamespace
 from .phrasebook import Phrasebook
+from .reloader import PhrasebookKeeper
 from .signing import check as check_signature
 from .store import SQLiteStore, Store
-from .tokens import TokenError, read_token
+from .supervision import SupervisorNamespace
 
 log = logging.getLogger("assist.server")
 HUB = web.AppKey("hub", Hub)
 SIO = web.AppKey("sio", socketio.AsyncServer)
-MAX_WHISPER = 2000
+KEEPER = web.AppKey("keeper", PhrasebookKeeper)
+FRONT = web.AppKey("front", object)  # the hub, or the cluster in front of it
 
 
 class SocketEmitter:
@@ -81,102 +88,12 @@ class IngestNamespace(socketio.AsyncNamespace):
         return [r.to_json() for r in results]
 
 
-class PanelNamespace(socketio.AsyncNamespace):
-    """Shared connect logic: a signed token of the right role; then a snapshot."""
-
-    role = "agent"
-
-    def __init__(self, namespace: str, hub: Hub, settings: Settings) -> None:
-        super().__init__(namespace)
-        self.hub = hub
-        self.settings = settings
-
-    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        token = auth.get("token") if isinstance(auth, dict) else None
-        try:
-            identity = read_token(self.settings.secret, token, now=time.time(), role=self.role)
-        except TokenError as exc:
-            raise socketio.exceptions.ConnectionRefusedError(str(exc)) from exc
-        await self.save_session(sid, {"agent": identity.agent, "role": identity.role})
-        await self.enter_room(sid, self.room(identity.agent))
-        self.hub.metrics.panels.labels(self.namespace).inc()
-        self.server.start_background_task(self._send_snapshot, sid, identity.agent)
-
-    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        self.hub.metrics.panels.labels(self.namespace).dec()
-
-    def room(self, agent: str) -> str:
-        return agent_room(agent)
-
-    async def _send_snapshot(self, sid: str, agent: str) -> None:
-        snap = await self.hub.snapshot(agent if self.role == "agent" else None)
-        await self.emit("snapshot", snap, to=sid)
-
-    async def on_snapshot(self, sid: str, data: Any = None) -> dict[str, Any]:
-        """A panel may ask again (after a reconnect); the reply is the same snapshot."""
-        session = await self.get_session(sid)
-        return await self.hub.snapshot(session["agent"] if self.role == "agent" else None)
-
-
-class AgentNamespace(PanelNamespace):
-    role = "agent"
-
-    async def _owned(self, sid: str, data: Any) -> tuple[str, str] | dict[str, Any]:
-        session = await self.get_session(sid)
-        cid = data.get("conversation") if isinstance(data, dict) else None
-        if not isinstance(cid, str):
-            return {"ok": False, "error": "'conversation' (a string) is required"}
-        if self.hub.agent_of(cid) != session["agent"]:
-            return {"ok": False, "error": f"conversation {cid!r} is not assigned to you"}
-        return session["agent"], cid
-
-    async def on_feedback(self, sid: str, data: Any) -> dict[str, Any]:
-        owned = await self._owned(sid, data)
-        if isinstance(owned, dict):
-            return owned
-        agent, cid = owned
-        event = {"conversation": cid, "type": "feedback", "prompt": data.get("prompt"),
-                 "verdict": data.get("verdict")}
-        if isinstance(data.get("ts"), int | float):
-            event["ts"] = data["ts"]
-        result = (await self.hub.ingest([event], source=f"panel:{agent}", agent=agent))[0]
-        return result.to_json()
-
-    async def on_draft(self, sid: str, data: Any) -> list[dict[str, Any]] | dict[str, Any]:
-        owned = await self._owned(sid, data)
-        if isinstance(owned, dict):
-            return owned
-        text = data.get("text")
-        if not isinstance(text, str):
-            return {"ok": False, "error": "'text' (a string) is required"}
-        if len(text.encode()) > 16384:
-            return {"ok": False, "error": "draft over 16 KiB"}
-        return self.hub.check_draft(owned[1], text)
-
-
-class SupervisorNamespace(PanelNamespace):
-    role = "supervisor"
-
-    def room(self, agent: str) -> str:
-        return SUPERVISORS
-
-    async def on_whisper(self, sid: str, data: Any) -> dict[str, Any]:
-        session = await self.get_session(sid)
-        cid = data.get("conversation") if isinstance(data, dict) else None
-        text = data.get("text") if isinstance(data, dict) else None
-        if not isinstance(cid, str) or not isinstance(text, str) or not text.strip():
-            return {"ok": False, "error": "whisper needs 'conversation' and a non-empty 'text'"}
-        if len(text) > MAX_WHISPER:
-            return {"ok": False, "error": f"whisper over {MAX_WHISPER} characters"}
-        return await self.hub.whisper(cid, text.strip(), session["agent"])
-
-
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
 async def rest_events(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
+    hub: Any = request.app[FRONT]
     settings = hub.settings
     source = request.headers.get("X-Assist-Source", "")
     secret = settings.sources.get(source)
@@ -209,8 +126,8 @@ async def rest_events(request: web.Request) -> web.Response:
         return _error(429, f"rate limited: source {source!r} sends more than "
                            f"{settings.limits.events_per_second:g} events/s; retry later")
     results = await hub.ingest(batch, source=source)
-    if results and all(not r.ok and r.error and "cannot write" in r.error for r in results):
-        return _error(503, results[0].error or "store unavailable")
+    if unavailable := store_unavailable(results):
+        return _error(503, unavailable)
     return web.json_response({"results": [r.to_json() for r in results]})
 
 
@@ -226,25 +143,68 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
+def open_store(settings: Settings) -> Store:
+    """PostgreSQL when `store` is a postgresql:// address, else the embedded SQLite file."""
+    if settings.store.startswith(("postgresql://", "postgres://")):
+        from .pgstore import PostgresStore
+
+        return PostgresStore(settings.store, schema=settings.store_schema)
+    return SQLiteStore(settings.db)
+
+
 def create_app(settings: Settings, phrasebook: Phrasebook, *, store: Store | None = None,
-               clock: Callable[[], float] = time.time) -> web.Application:
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*",
+               clock: Callable[[], float] = time.time, demo_scripts: Path | None = None) -> web.Application:
+    """The server; with `demo_scripts`, also the /demo console playing those conversations."""
+    manager = socketio.AsyncRedisManager(settings.redis, channel="assist-socketio") if settings.redis else None
+    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*", client_manager=manager,
                                max_http_buffer_size=settings.limits.max_body_bytes)
     app = web.Application(client_max_size=settings.limits.max_body_bytes)
     sio.attach(app)
-    hub = Hub(settings, phrasebook, store or SQLiteStore(settings.db), SocketEmitter(sio), Metrics(), clock)
-    sio.register_namespace(IngestNamespace(hub, settings))
-    sio.register_namespace(AgentNamespace(AGENT_NS, hub, settings))
-    sio.register_namespace(SupervisorNamespace(SUPERVISOR_NS, hub, settings))
+    hub = Hub(settings, phrasebook, store or open_store(settings), SocketEmitter(sio), Metrics(), clock)
+    front: Any = hub  # what the namespaces and handlers talk to
+    cluster = None
+    if settings.redis:
+        from .cluster import Cluster
+
+        hub.rebuild_on_start = False
+        front = cluster = Cluster(hub, settings.redis, lease=settings.lease_seconds)
+    sio.register_namespace(IngestNamespace(front, settings))
+    keeper = PhrasebookKeeper(hub, settings.phrasebooks)
+    supervisors = SupervisorNamespace(SUPERVISOR_NS, front, settings)
+    supervisors.keeper = keeper
+
+    async def tell_supervisors(status: dict[str, Any]) -> None:
+        await sio.emit("phrasebook", status, room=SUPERVISORS, namespace=SUPERVISOR_NS)
+
+    keeper.listeners.append(tell_supervisors)
+    sio.register_namespace(AgentNamespace(AGENT_NS, front, settings))
+    sio.register_namespace(supervisors)
     app[HUB] = hub
+    app[FRONT] = front
+    app[KEEPER] = keeper
     app[SIO] = sio
     app.router.add_post("/api/v1/events", rest_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    add_routes(app, settings, demo=demo_scripts is not None)
+    add_integration_routes(app, front)
+    demo = None
+    if demo_scripts is not None:
+        from .demo import DemoNamespace, load_scripts
+
+        demo = DemoNamespace(hub, load_scripts(demo_scripts), DEMO_AGENT)
+        sio.register_namespace(demo)
 
     async def on_startup(app: web.Application) -> None:
         await hub.start()
+        if cluster is not None:
+            await cluster.start()
         hub._tasks.append(asyncio.create_task(_drop_slow_panels(sio, hub, settings)))
+        if settings.webhooks:
+            sender = Sender(hub.store, settings, hub.metrics, clock)
+            hub._tasks.append(asyncio.create_task(sender.run(), name="assist-webhooks"))
+        if settings.watch_phrasebooks:
+            hub._tasks.append(asyncio.create_task(keeper.watch(), name="assist-phrasebook-watch"))
 
     async def on_shutdown(app: web.Application) -> None:
         for eio_sid in list(getattr(sio.eio, "sockets", {})):  # every client, so the process stops at once
@@ -253,6 +213,11 @@ def create_app(settings: Settings, phrasebook: Phrasebook, *, store: Store | Non
         await sio.shutdown()
 
     async def on_cleanup(app: web.Application) -> None:
+        keeper.stop()
+        if cluster is not None:
+            await cluster.stop()
+        if demo is not None:
+            demo.player.stop()
         await hub.stop()
 
     app.on_startup.append(on_startup)

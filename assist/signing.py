@@ -28,3 +28,26 @@ def check(secret: str, timestamp: str | None, body: bytes, signature: str | None
     if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
         return "bad signature: expected sha256=HMAC-SHA256(secret, \"<timestamp>.<raw body>\") in hex"
     return None
+
+
+def check_custom(secret: str, body: bytes, signature: str | None, timestamp: str | None, *, signed: str,
+                 prefix: str, now: float, max_age: float) -> str | None:
+    """Another console's HMAC-SHA256 scheme: `prefix + hex(HMAC(secret, signed))`, where
+    `signed` is a template over "{timestamp}" and "{body}". None when good."""
+    if not signature:
+        return "missing signature header"
+    if "{timestamp}" in signed:
+        if not timestamp:
+            return "missing timestamp header"
+        try:
+            if abs(now - float(timestamp)) > max_age:
+                return f"timestamp is more than {int(max_age)} s away from the server's clock"
+        except ValueError:
+            return "the timestamp header must be unix seconds"
+    head, _, tail = signed.partition("{body}")
+    message = head.replace("{timestamp}", timestamp or "").encode() + body + \
+        tail.replace("{timestamp}", timestamp or "").encode()
+    expected = prefix + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature.strip()):
+        return f"bad signature: expected {prefix}HMAC-SHA256(secret, {signed!r}) in hex"
+    return None

@@ -61,6 +61,26 @@ CREATE TABLE IF NOT EXISTS conversations (
     started REAL NOT NULL,
     updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS phrasebook_versions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    fingerprint TEXT NOT NULL,
+    who TEXT NOT NULL,
+    diff TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    delivery TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_at);
+CREATE INDEX IF NOT EXISTS feedback_by_prompt ON feedback (prompt_id);
 CREATE INDEX IF NOT EXISTS conversations_by_status ON conversations (status, updated);
 """
 
@@ -75,9 +95,14 @@ class WriteBatch:
     prompts: list[dict[str, Any]] = field(default_factory=list)
     feedback: list[tuple[str, str, str, float, str | None]] = field(default_factory=list)
     conversations: list[tuple[str, str | None, str, float]] = field(default_factory=list)  # id, agent, status, ts
+    versions: list[tuple[float, str, str, str, str]] = field(default_factory=list)  # ts, fingerprint, who, diff, note
+    outbox: list[tuple[str, str, str, float]] = field(default_factory=list)  # delivery, url, body, created
+    deliveries: list[tuple[str, str, int, float, str]] = field(default_factory=list)  # delivery, status, attempts,
+    #                                                                                   next_at, last error
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.prompts or self.feedback or self.conversations)
+        return bool(self.events or self.prompts or self.feedback or self.conversations or self.versions
+                    or self.outbox or self.deliveries)
 
     def add_event(self, conversation: str, index: int, ts: float, body: dict[str, Any], source: str | None,
                   received: float) -> None:
@@ -96,6 +121,11 @@ class Store(Protocol):
     async def prompt_conversation(self, prompt_id: str) -> str | None: ...
     async def purge(self, before: float) -> int: ...
     async def healthy(self) -> bool: ...
+    async def conversation_ids(self, since: float, limit: int) -> list[str]: ...
+    async def prompts_since(self, since: float) -> list[dict[str, Any]]: ...
+    async def feedback(self) -> list[tuple[str, str, str, float]]: ...
+    async def phrasebook_versions(self, limit: int) -> list[dict[str, Any]]: ...
+    async def due_deliveries(self, now: float, limit: int) -> list[dict[str, Any]]: ...
 
 
 _STOP = object()
@@ -196,7 +226,7 @@ class SQLiteStore:
 
     @staticmethod
     def _apply(conn: sqlite3.Connection, batch: WriteBatch) -> None:
-        if isinstance(batch, _Purge):
+        if isinstance(batch, PurgeBatch):
             for table, column in (("events", "conversation"), ("prompts", "conversation"),
                                   ("feedback", "conversation"), ("conversations", "id")):
                 conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in batch.ids])
@@ -213,6 +243,15 @@ class SQLiteStore:
         if batch.feedback:
             conn.executemany("INSERT INTO feedback (prompt_id, conversation, verdict, ts, agent) VALUES (?, ?, ?, ?, ?)",
                              batch.feedback)
+        if batch.outbox:
+            conn.executemany("INSERT OR IGNORE INTO outbox (delivery, url, body, created, next_at) "
+                             "VALUES (?, ?, ?, ?, ?)", [(d, u, b, c, c) for d, u, b, c in batch.outbox])
+        if batch.deliveries:
+            conn.executemany("UPDATE outbox SET status = ?, attempts = ?, next_at = ?, last_error = ? "
+                             "WHERE delivery = ?", [(st, a, n, e, d) for d, st, a, n, e in batch.deliveries])
+        if batch.versions:
+            conn.executemany("INSERT INTO phrasebook_versions (ts, fingerprint, who, diff, note) VALUES (?, ?, ?, ?, ?)",
+                             batch.versions)
         for cid, agent, status, ts in batch.conversations:
             conn.execute(
                 "INSERT INTO conversations (id, agent, status, started, updated) VALUES (?, ?, ?, ?, ?) "
@@ -243,9 +282,18 @@ class SQLiteStore:
         return {r[0] for r in rows}
 
     async def recent_prompts(self, conversation: str, limit: int) -> list[dict[str, Any]]:
-        rows = await self._read("SELECT body FROM prompts WHERE conversation = ? AND shadow = 0 "
-                                "ORDER BY ts DESC, rowid DESC LIMIT ?", (conversation, limit))
-        return [json.loads(r[0]) for r in reversed(rows)]
+        """The latest prompts, oldest first, each with the agent's last `verdict` when there is one."""
+        rows = await self._read(
+            "SELECT body, (SELECT verdict FROM feedback f WHERE f.prompt_id = p.id ORDER BY seq DESC LIMIT 1) "
+            "FROM prompts p WHERE conversation = ? AND shadow = 0 ORDER BY ts DESC, rowid DESC LIMIT ?",
+            (conversation, limit))
+        out = []
+        for body, verdict in reversed(rows):
+            prompt = json.loads(body)
+            if verdict is not None:
+                prompt["verdict"] = verdict
+            out.append(prompt)
+        return out
 
     async def prompt_conversation(self, prompt_id: str) -> str | None:
         rows = await self._read("SELECT conversation FROM prompts WHERE id = ?", (prompt_id,))
@@ -255,6 +303,32 @@ class SQLiteStore:
         return [tuple(r) for r in await self._read(
             "SELECT prompt_id, conversation, verdict, ts FROM feedback ORDER BY seq")]
 
+    async def conversation_ids(self, since: float, limit: int) -> list[str]:
+        """Conversations updated at or after `since`, newest first."""
+        rows = await self._read("SELECT id FROM conversations WHERE updated >= ? ORDER BY updated DESC LIMIT ?",
+                                (since, limit))
+        return [r[0] for r in rows]
+
+    async def prompts_since(self, since: float) -> list[dict[str, Any]]:
+        """Every stored prompt (shadow ones included) fired at or after `since`, in order."""
+        rows = await self._read("SELECT body FROM prompts WHERE ts >= ? ORDER BY ts, rowid", (since,))
+        return [json.loads(r[0]) for r in rows]
+
+    async def due_deliveries(self, now: float, limit: int) -> list[dict[str, Any]]:
+        """Outgoing webhook deliveries that are pending and due, oldest first."""
+        rows = await self._read("SELECT delivery, url, body, attempts FROM outbox WHERE status = 'pending' "
+                                "AND next_at <= ? ORDER BY next_at LIMIT ?", (now, limit))
+        return [dict(zip(("delivery", "url", "body", "attempts"), r, strict=True)) for r in rows]
+
+    async def outbox_rows(self) -> list[dict[str, Any]]:
+        rows = await self._read("SELECT delivery, url, status, attempts, last_error FROM outbox ORDER BY created")
+        return [dict(zip(("delivery", "url", "status", "attempts", "last_error"), r, strict=True)) for r in rows]
+
+    async def phrasebook_versions(self, limit: int) -> list[dict[str, Any]]:
+        rows = await self._read("SELECT seq, ts, fingerprint, who, diff, note FROM phrasebook_versions "
+                                "ORDER BY seq DESC LIMIT ?", (limit,))
+        return [dict(zip(("seq", "ts", "fingerprint", "who", "diff", "note"), r, strict=True)) for r in rows]
+
     async def purge(self, before: float) -> int:
         """Delete conversations that ended before `before` (retention); returns how many."""
         rows = await self._read("SELECT id FROM conversations WHERE status != 'open' AND updated < ?", (before,))
@@ -263,7 +337,7 @@ class SQLiteStore:
             return 0
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self._queue.put((_Purge(ids), done, loop))
+        self._queue.put((PurgeBatch(ids), done, loop))
         await done
         return len(ids)
 
@@ -271,7 +345,9 @@ class SQLiteStore:
         return self._writer is not None and self._writer.is_alive() and self._write_error is None
 
 
-class _Purge(WriteBatch):
+class PurgeBatch(WriteBatch):
+    """Deletes conversations (retention) instead of writing; every store applies it."""
+
     def __init__(self, ids: list[str]) -> None:
         super().__init__()
         self.ids = ids

@@ -92,7 +92,7 @@ class Panel:
 async def connect_panel(url: str, tok: str, namespace: str = "/agent") -> Panel:
     client = socketio.AsyncClient(reconnection=False)
     panel = Panel(client, namespace)
-    for kind in ("snapshot", "turn", "prompt", "conversation", "whisper"):
+    for kind in ("snapshot", "turn", "prompt", "conversation", "whisper", "phrasebook", "ack"):
         def handler(data: Any, kind: str = kind) -> None:
             panel.received.append((kind, data))
             if kind == "snapshot":

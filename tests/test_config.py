@@ -73,3 +73,16 @@ def test_request_signatures() -> None:
     assert "bad signature" in (check("s", "100", body + b" ", good, now=150, max_age=300) or "")
     assert "clock" in (check("s", "100", body, good, now=1000, max_age=300) or "")
     assert "missing" in (check("s", None, body, good, now=150, max_age=300) or "")
+
+
+def test_outgoing_webhooks_from_the_environment() -> None:
+    from assist.config import ConfigError, load_settings
+
+    settings = load_settings(env={"ASSIST_WEBHOOKS": "https://a.example/hook|s1;http://b.example:9/x|s2",
+                                  "ASSIST_WEBHOOK_EVENTS": "escalation,critical"})
+    assert settings.webhooks == {"https://a.example/hook": "s1", "http://b.example:9/x": "s2"}
+    assert settings.webhook_events == "escalation,critical"
+    import pytest
+
+    with pytest.raises(ConfigError, match="ASSIST_WEBHOOKS must look like"):
+        load_settings(env={"ASSIST_WEBHOOKS": "ftp://nope"})

@@ -25,7 +25,7 @@ VADER_DATA = ROOT.parent / "shared" / "data" / "vader"
 @pytest.fixture(scope="module")
 def reports() -> dict[str, Report]:
     book = load_phrasebook()
-    return {name: evaluate(book, load_labelled([SETS / name])) for name in ("dev", "dev2", "dev3", "heldout")}
+    return {name: evaluate(book, load_labelled([SETS / name])) for name in ("dev", "dev2", "dev3", "dev4", "heldout")}
 
 
 def test_the_labelled_sets_are_big_enough(reports: dict[str, Report]) -> None:
@@ -42,12 +42,13 @@ def test_the_labelled_sets_are_big_enough(reports: dict[str, Report]) -> None:
         assert {r.expected_type for r in rep.results} >= {"meek", "aggressive", "vip", "ripoff", "chronic", None}
 
 
-@pytest.mark.parametrize("name", ["dev", "dev2", "dev3"])
+@pytest.mark.parametrize("name", ["dev", "dev2", "dev3", "dev4"])
 def test_calm_conversations_get_no_negative_prompt(reports: dict[str, Report], name: str) -> None:
     assert reports[name].calm_with_negative == []
 
 
-@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.88, 6), ("dev2", 0.80, 7), ("dev3", 0.66, 15), ("heldout", 0.72, 8)])
+@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.88, 6), ("dev2", 0.80, 7), ("dev3", 0.66, 15), ("dev4", 1.0, 1),
+                                                             ("heldout", 0.72, 8)])
 def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, recall: float,
                                         false_alarms: int) -> None:
     rep = reports[name]
@@ -56,7 +57,7 @@ def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, r
 
 
 @pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.90, 0.90), ("dev2", 0.82, 0.82), ("dev3", 0.78, 0.85),
-                                                 ("heldout", 0.78, 0.80)])
+                                                 ("dev4", 0.96, 0.95), ("heldout", 0.78, 0.80)])
 def test_mood_and_type_accuracy(reports: dict[str, Report], name: str, sign: float, types: float) -> None:
     rep = reports[name]
     assert rep.mood_sign_accuracy(1) >= sign, f"{name} mood sign {rep.mood_sign_accuracy(1):.3f}"

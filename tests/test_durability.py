@@ -3,51 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import aiohttp
 import socketio
 
-from .server_helpers import SECRET, SOURCE, SOURCE_SECRET, connect_panel, free_port, token
-
-
-def spawn(db: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ASSIST_SECRET": SECRET, "ASSIST_SOURCES": f"{SOURCE}:{SOURCE_SECRET}",
-           "ASSIST_DB": str(db), "ASSIST_PORT": str(port)}
-    with open(db.parent / "server.log", "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "assist", "serve"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-
-
-async def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "the server exited; see server.log in the test's tmp_path"
-            try:
-                async with http.get(f"{url}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("server did not come up")
+from .browser.harness import ServerProcess
+from .server_helpers import SOURCE, SOURCE_SECRET, connect_panel, token
 
 
 async def test_sigkill_loses_no_acknowledged_event_and_timers_resume(tmp_path: Path) -> None:
-    db = tmp_path / "store.sqlite3"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = spawn(db, port)
+    server = ServerProcess(tmp_path)
+    await asyncio.to_thread(server.start)
+    url, db, proc = server.url, server.db, server.proc
+    assert proc is not None
     acked: list[tuple[str, int]] = []
     try:
-        await wait_healthy(url, proc)
         ingest = socketio.AsyncClient(reconnection=False)
         await ingest.connect(url, namespaces=["/ingest"], auth={"source": SOURCE, "secret": SOURCE_SECRET},
                              transports=["websocket"])
@@ -90,10 +63,9 @@ async def test_sigkill_loses_no_acknowledged_event_and_timers_resume(tmp_path: P
     missing = [a for a in acked if a not in stored]
     assert missing == [], f"{len(missing)} acknowledged events are not in the store"
 
-    # restart on the same store: conversations are rebuilt and the hold timer still fires
-    proc = spawn(db, port)
+    # restart on the same store and port: conversations are rebuilt and the hold timer still fires
+    await asyncio.to_thread(server.start)
     try:
-        await wait_healthy(url, proc)
         rita = await connect_panel(url, token("rita"))
         snap = rita.of("snapshot")[0]
         assert {c["conversation"] for c in snap["conversations"]} >= {"hold", "k0", "k19"}
@@ -104,8 +76,4 @@ async def test_sigkill_loses_no_acknowledged_event_and_timers_resume(tmp_path: P
         assert prompt["event"] == 1
         await rita.client.disconnect()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        await asyncio.to_thread(server.stop)

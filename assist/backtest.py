@@ -1,0 +1,153 @@
+"""Backtest: what a phrasebook change would have done on recorded conversations.
+
+Both phrasebooks replay the same contract events (exactly as `assist replay` and the
+live server run them). Per conversation, the prompts of each entry id are paired in
+order: the same event on both sides is unchanged, a pair at different events has
+*moved*, what is left over was *added* (only the new book fires it) or *removed*.
+Each change carries the turns around it, so a supervisor can judge it.
+
+Sans-IO: conversations come in as lists of event objects; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import Engine
+from .phrasebook import Phrasebook
+
+CONTEXT_TURNS = 2
+
+
+@dataclass(frozen=True)
+class Fired:
+    prompt: str
+    event: int
+    ts: float
+    mode: str
+    severity: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str          # added | removed | moved
+    conversation: str
+    prompt: str
+    old_event: int | None
+    new_event: int | None
+    text: str
+    mode: str
+    context: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "conversation": self.conversation, "prompt": self.prompt,
+                "old_event": self.old_event, "new_event": self.new_event, "text": self.text, "mode": self.mode,
+                "context": list(self.context)}
+
+
+@dataclass
+class Backtest:
+    conversations: int = 0
+    events: int = 0
+    old_prompts: Counter[str] = field(default_factory=Counter)
+    new_prompts: Counter[str] = field(default_factory=Counter)
+    changes: list[Change] = field(default_factory=list)
+
+    def by_prompt(self) -> list[dict[str, Any]]:
+        """One summary row per entry id that fired on either side."""
+        kinds: dict[str, Counter[str]] = defaultdict(Counter)
+        touched: dict[str, set[str]] = defaultdict(set)
+        for c in self.changes:
+            kinds[c.prompt][c.kind] += 1
+            touched[c.prompt].add(c.conversation)
+        rows = []
+        for prompt in sorted(set(self.old_prompts) | set(self.new_prompts)):
+            k = kinds[prompt]
+            rows.append({"prompt": prompt, "old": self.old_prompts[prompt], "new": self.new_prompts[prompt],
+                         "added": k["added"], "removed": k["removed"], "moved": k["moved"],
+                         "conversations": len(touched[prompt])})
+        return rows
+
+    def to_json(self) -> dict[str, Any]:
+        return {"conversations": self.conversations, "events": self.events, "summary": self.by_prompt(),
+                "changes": [c.to_json() for c in self.changes]}
+
+
+def fired_prompts(book: Phrasebook, conversations: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[Fired]]:
+    """Every prompt (shadow ones too) each conversation gets from `book`, replay semantics."""
+    engine = Engine(book)
+    out: dict[str, list[Fired]] = {cid: [] for cid in conversations}
+    for cid, events in conversations.items():
+        for event in events:
+            for rec in engine.feed(event):
+                if rec["kind"] == "prompt":
+                    out[cid].append(_fired(rec))
+        for rec in engine.finish():
+            if rec["kind"] == "prompt":
+                out[rec["conversation"]].append(_fired(rec))
+        engine.forget(cid)
+    return out
+
+
+def _fired(rec: Mapping[str, Any]) -> Fired:
+    return Fired(rec["prompt"], rec["event"], rec["ts"], rec.get("mode", "live"), rec["severity"], rec["text"])
+
+
+def compare(conversations: Mapping[str, list[dict[str, Any]]], old: Mapping[str, list[Fired]],
+            new: Mapping[str, list[Fired]]) -> Backtest:
+    result = Backtest(conversations=len(conversations), events=sum(len(e) for e in conversations.values()))
+    for cid, events in conversations.items():
+        before, after = old.get(cid, []), new.get(cid, [])
+        result.old_prompts.update(f.prompt for f in before)
+        result.new_prompts.update(f.prompt for f in after)
+        for prompt in sorted({f.prompt for f in [*before, *after]}):
+            a = [f for f in before if f.prompt == prompt]
+            b = [f for f in after if f.prompt == prompt]
+            same = {f.event for f in a} & {f.event for f in b}
+            a = [f for f in a if f.event not in same]
+            b = [f for f in b if f.event not in same]
+            for x, y in zip(a, b, strict=False):
+                result.changes.append(_change("moved", cid, y, x.event, y.event, events))
+            for x in a[len(b):]:
+                result.changes.append(_change("removed", cid, x, x.event, None, events))
+            for y in b[len(a):]:
+                result.changes.append(_change("added", cid, y, None, y.event, events))
+    result.changes.sort(key=lambda c: (c.conversation, c.new_event if c.new_event is not None else c.old_event or 0))
+    return result
+
+
+def _change(kind: str, cid: str, fired: Fired, old_event: int | None, new_event: int | None,
+            events: list[dict[str, Any]]) -> Change:
+    at = new_event if new_event is not None else old_event or 0
+    return Change(kind, cid, fired.prompt, old_event, new_event, fired.text, fired.mode,
+                  tuple(_context(events, at)))
+
+
+def _context(events: list[dict[str, Any]], index: int) -> Iterable[dict[str, Any]]:
+    """The messages up to and at contract index `index` (the last CONTEXT_TURNS + 1)."""
+    messages = []
+    position = 0
+    for event in events:
+        if not isinstance(event, dict) or event.get("conversation") is None:
+            continue
+        if event.get("type") == "message" and position <= index:
+            messages.append({"event": position, "role": event.get("role"), "text": str(event.get("text"))[:280]})
+        position += 1
+    return messages[-(CONTEXT_TURNS + 1):]
+
+
+def backtest(old: Phrasebook, new: Phrasebook, conversations: Mapping[str, list[dict[str, Any]]]) -> Backtest:
+    return compare(conversations, fired_prompts(old, conversations), fired_prompts(new, conversations))
+
+
+def group_by_conversation(events: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        cid = event.get("conversation")
+        if isinstance(cid, str):
+            out[cid].append(event)
+    return dict(out)

@@ -1,0 +1,158 @@
+"""Throughput and latency with 1 and with 2 server processes (PostgreSQL + Redis).
+
+    .venv/bin/python bench/load.py [--seconds 15] [--connections 8] [--batch 10]
+
+Method: `assist serve --workers N` on one port (SO_REUSEPORT spreads the connections),
+store in a fresh PostgreSQL schema, Redis on 127.0.0.1:6379 (a database of its own).
+This process is the load generator: `--connections` Socket.IO ingest clients, each in
+a closed loop (send a batch of `--batch` customer/agent messages to its own
+conversations, wait for the ack, send the next), for `--seconds`. Every ack comes after
+the owner's commit. Reported: acknowledged messages/s, ack latency p50/p99 per batch,
+and the server processes' CPU seconds per 1,000 messages (from /proc). The same
+offered load (same clients, same messages) runs against 1 and then 2 processes.
+The machine has 2 cores, shared with the generator, so 2 processes compete with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+import socketio  # noqa: E402
+
+from tests.server_helpers import SOURCE, SOURCE_SECRET, free_port  # noqa: E402
+
+DSN = "postgresql://postgres@127.0.0.1:5432/test"
+LINES = [("customer", "Where is my parcel? It has been two weeks!!"), ("agent", "Let me check that for you."),
+         ("customer", "This is the third time I write, nobody answers"), ("agent", "I'm sorry, I see the delay.")]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def children_of(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid, *(int(p) for p in out)]
+
+
+async def drive(url: str, seconds: float, connections: int, batch: int) -> tuple[int, list[float]]:
+    latencies: list[float] = []
+    done = 0
+    stop = time.monotonic() + seconds
+
+    async def client(n: int) -> None:
+        nonlocal done
+        sio = socketio.AsyncClient()
+        await sio.connect(url, namespaces=["/ingest"], auth={"source": SOURCE, "secret": SOURCE_SECRET},
+                          transports=["websocket"])
+        cids = [f"load-{n}-{k}" for k in range(20)]
+        await sio.call("event", [{"conversation": c, "type": "start", "agent": {"id": f"a{n}"}} for c in cids],
+                       namespace="/ingest", timeout=30)
+        i = 0
+        while time.monotonic() < stop:
+            events = []
+            for _ in range(batch):
+                role, text = LINES[i % len(LINES)]
+                events.append({"conversation": cids[i % len(cids)], "type": "message", "role": role, "text": text})
+                i += 1
+            started = time.perf_counter()
+            results = await sio.call("event", events, namespace="/ingest", timeout=30)
+            latencies.append((time.perf_counter() - started) * 1000)
+            done += sum(1 for r in results if r.get("ok"))
+        await sio.disconnect()
+
+    await asyncio.gather(*(client(n) for n in range(connections)))
+    return done, latencies
+
+
+def run(workers: int, args: argparse.Namespace) -> dict[str, float]:
+    schema = f"bench_load_{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = {**os.environ, "ASSIST_STORE": DSN, "ASSIST_STORE_SCHEMA": schema, "ASSIST_REDIS": "redis://127.0.0.1:6379/7",
+           "ASSIST_PORT": str(port), "ASSIST_SECRET": "s" * 40, "ASSIST_SOURCES": f"{SOURCE}:{SOURCE_SECRET}",
+           "ASSIST_WATCH_PHRASEBOOKS": "false",
+           "ASSIST_EVENTS_PER_SECOND": "1000000", "ASSIST_BURST": "1000000"}
+    with tempfile.TemporaryDirectory() as tmp:
+        env["ASSIST_DB"] = str(Path(tmp) / "unused.sqlite3")
+        proc = subprocess.Popen([sys.executable, "-m", "assist", "serve", "--workers", str(workers)], env=env,
+                                cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            import urllib.request
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/healthz", timeout=1)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            time.sleep(1.0)
+            pids = children_of(proc.pid)
+            cpu_before = cpu_seconds(pids)
+            started = time.perf_counter()
+            done, latencies = asyncio.run(drive(url, args.seconds, args.connections, args.batch))
+            elapsed = time.perf_counter() - started
+            cpu = cpu_seconds(pids) - cpu_before
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(DSN)
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
+
+    asyncio.run(drop())
+    latencies.sort()
+    return {"workers": workers, "messages": done, "per_second": done / elapsed,
+            "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
+            "cpu_s_per_1000": 1000 * cpu / max(done, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = [run(1, args), run(2, args)]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"{args.connections} closed-loop ingest clients, batches of {args.batch}, {args.seconds:g} s each")
+    print(f"{'processes':>10}{'msgs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU s/1k msgs':>15}")
+    for r in results:
+        print(f"{r['workers']:>10}{r['per_second']:>10.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+              f"{r['cpu_s_per_1000']:>15.2f}")
+    one, two = results
+    print(f"2 / 1 processes: throughput {two['per_second'] / one['per_second']:.2f}x, "
+          f"CPU per message {two['cpu_s_per_1000'] / one['cpu_s_per_1000']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
