@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -45,6 +46,11 @@ _BLANK_TURN = Turn(event=-1, ts=0.0, role="", text="", sentiment=0.0, mood="neut
                    cues=frozenset(), words=0)
 _EMPTY: frozenset[str] = frozenset()
 BUDGET_WINDOW = 60.0
+# A repeating timer that the clock has left far behind (events stamped on another clock
+# than the server's, or a chat left open for days) catches up on its last MAX_CATCHUP
+# repeats only, not on millions of them. Far above any real gap: replay and the live
+# server fire the same prompts (max_per_conversation stops a repeat long before).
+MAX_CATCHUP = 100
 
 
 def error_record(message: str, *, line: int | None = None, conversation: str | None = None,
@@ -462,6 +468,8 @@ class Engine:
             due, entry = nxt
             start = conv.clock_start(entry.timer or "")
             assert start is not None
+            if entry.every and math.isfinite(until) and until - due > entry.every * MAX_CATCHUP:
+                due += (math.floor((until - due) / entry.every) - MAX_CATCHUP) * entry.every
             conv.timer_last[entry.id] = (start, due)
             context = self._context(conv, "timer", None, due)
             out.extend(self._evaluate(conv, "timer", context, due, max(conv.last_index, 0), None,

@@ -220,3 +220,14 @@ def test_open_conversation_count_follows_start_end_and_forget(engine: Engine) ->
     engine.forget("a")
     engine.forget("b")
     assert engine.open_conversations == 0
+
+
+def test_a_hold_stamped_on_another_clock_does_not_hang_the_timers(engine: Engine) -> None:
+    """Events carry relative times (ts 0, 2) while the server ticks on the wall clock:
+    a repeating timer skips the millions of repeats it missed instead of walking them."""
+    run(engine, chat(("customer", "Where is my refund?")))
+    engine.feed({"conversation": "c", "type": "hold", "ts": 12, "state": "start"})
+    fired = engine.tick(1.8e9)
+    hold = prompts(fired, "hold-update")
+    assert 1 <= len(hold) <= 5 and hold[-1]["ts"] <= 1.8e9
+    assert engine.next_due() is not None and engine.next_due() > 1.8e9
