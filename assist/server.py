@@ -28,6 +28,7 @@ from .pages import DEMO_AGENT, add_routes
 from .panels import AgentNamespace
 from .phrasebook import Phrasebook
 from .reloader import PhrasebookKeeper
+from .responses import json_error
 from .signing import check as check_signature
 from .store import SQLiteStore, Store
 from .supervision import SupervisorNamespace
@@ -88,9 +89,6 @@ class IngestNamespace(socketio.AsyncNamespace):
         return [r.to_json() for r in results]
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
 
 async def rest_events(request: web.Request) -> web.Response:
     hub: Any = request.app[FRONT]
@@ -99,35 +97,35 @@ async def rest_events(request: web.Request) -> web.Response:
     secret = settings.sources.get(source)
     if secret is None:
         hub.metrics.errors.labels("auth").inc()
-        return _error(401, f"unknown source {source!r}: send X-Assist-Source with a configured source name")
+        return json_error(401, f"unknown source {source!r}: send X-Assist-Source with a configured source name")
     if request.content_length is not None and request.content_length > settings.limits.max_body_bytes:
-        return _error(413, f"body over {settings.limits.max_body_bytes} bytes; send smaller batches")
+        return json_error(413, f"body over {settings.limits.max_body_bytes} bytes; send smaller batches")
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        return _error(413, f"body over {settings.limits.max_body_bytes} bytes; send smaller batches")
+        return json_error(413, f"body over {settings.limits.max_body_bytes} bytes; send smaller batches")
     problem = check_signature(secret, request.headers.get("X-Assist-Timestamp"), body,
                               request.headers.get("X-Assist-Signature"), now=time.time(),
                               max_age=settings.limits.signature_age)
     if problem:
         hub.metrics.errors.labels("auth").inc()
-        return _error(401, problem)
+        return json_error(401, problem)
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        return _error(400, f"the body is not valid JSON: {exc}")
+        return json_error(400, f"the body is not valid JSON: {exc}")
     batch = _batch(data)
     if not batch:
-        return _error(400, "the body is an empty list; send one event or a list of events")
+        return json_error(400, "the body is an empty list; send one event or a list of events")
     if len(batch) > settings.limits.max_batch:
-        return _error(413, f"batch of {len(batch)} events; at most {settings.limits.max_batch} per request")
+        return json_error(413, f"batch of {len(batch)} events; at most {settings.limits.max_batch} per request")
     if hub.rate_limited(source, len(batch)):
         hub.metrics.errors.labels("rate-limit").inc()
-        return _error(429, f"rate limited: source {source!r} sends more than "
+        return json_error(429, f"rate limited: source {source!r} sends more than "
                            f"{settings.limits.events_per_second:g} events/s; retry later")
     results = await hub.ingest(batch, source=source)
     if unavailable := store_unavailable(results):
-        return _error(503, unavailable)
+        return json_error(503, unavailable)
     return web.json_response({"results": [r.to_json() for r in results]})
 
 
