@@ -11,6 +11,7 @@ import contextlib
 import hmac
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,25 @@ HUB = web.AppKey("hub", Hub)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 KEEPER = web.AppKey("keeper", PhrasebookKeeper)
 FRONT = web.AppKey("front", object)  # the hub, or the cluster in front of it
+
+
+class WirePacket(socketio.packet.Packet):
+    """python-socketio's packet with a faster binary check: the stock one walks every
+    value of a record twice over through lists and reduce() (a sixth of the server's
+    CPU under load); this walk answers the same and stops at the first bytes."""
+
+    @classmethod
+    def data_is_binary(cls, data: Any) -> bool:
+        pending = [data]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, bytes | bytearray):
+                return True
+            if isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                pending.extend(item.values())
+        return False
 
 
 class SocketEmitter:
@@ -132,7 +152,7 @@ async def rest_events(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     ok = await hub.store.healthy()
-    return web.json_response({"ok": ok, "open_conversations": hub.open_count(),
+    return web.json_response({"ok": ok, "process": os.getpid(), "open_conversations": hub.open_count(),
                               "phrasebook": hub.phrasebook.fingerprint}, status=200 if ok else 503)
 
 
@@ -155,7 +175,7 @@ def create_app(settings: Settings, phrasebook: Phrasebook, *, store: Store | Non
     """The server; with `demo_scripts`, also the /demo console playing those conversations."""
     manager = socketio.AsyncRedisManager(settings.redis, channel="assist-socketio") if settings.redis else None
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*", client_manager=manager,
-                               max_http_buffer_size=settings.limits.max_body_bytes)
+                               serializer=WirePacket, max_http_buffer_size=settings.limits.max_body_bytes)
     app = web.Application(client_max_size=settings.limits.max_body_bytes)
     sio.attach(app)
     hub = Hub(settings, phrasebook, store or open_store(settings), SocketEmitter(sio), Metrics(), clock)

@@ -8,7 +8,8 @@ This process is the load generator: `--connections` Socket.IO ingest clients, ea
 a closed loop (send a batch of `--batch` customer/agent messages to its own
 conversations, wait for the ack, send the next), for `--seconds`. Every ack comes after
 the owner's commit. Reported: acknowledged messages/s, ack latency p50/p99 per batch,
-and the server processes' CPU seconds per 1,000 messages (from /proc). The same
+the server processes' CPU seconds per 1,000 messages (from /proc), the generator's own
+CPU per 1,000 messages, and how busy the machine's cores were (from /proc/stat). The same
 offered load (same clients, same messages) runs against 1 and then 2 processes.
 The machine has 2 cores, shared with the generator, so 2 processes compete with it.
 """
@@ -50,6 +51,13 @@ def cpu_seconds(pids: list[int]) -> float:
         except (OSError, IndexError):
             pass
     return total
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def children_of(pid: int) -> list[int]:
@@ -100,23 +108,29 @@ def run(workers: int, args: argparse.Namespace) -> dict[str, float]:
                                 cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             import urllib.request
-            while True:
+            answering: set[int] = set()
+            while len(answering) < workers:  # every worker listens before the load starts
                 try:
-                    urllib.request.urlopen(f"{url}/healthz", timeout=1)
-                    break
+                    with urllib.request.urlopen(f"{url}/healthz", timeout=1) as reply:
+                        answering.add(json.load(reply)["process"])
                 except OSError:
                     if time.monotonic() > deadline:
                         raise
-                    time.sleep(0.2)
-            time.sleep(1.0)
+                time.sleep(0.1)
             pids = children_of(proc.pid)
             cpu_before = cpu_seconds(pids)
+            split_before = [cpu_seconds([pid]) for pid in pids]
+            busy_before, total_before = machine_jiffies()
+            generator_before = time.process_time()
             started = time.perf_counter()
             done, latencies = asyncio.run(drive(url, args.seconds, args.connections, args.batch))
             elapsed = time.perf_counter() - started
             cpu = cpu_seconds(pids) - cpu_before
+            split = [cpu_seconds([pid]) for pid in pids]
+            generator = time.process_time() - generator_before
+            busy_after, total_after = machine_jiffies()
         finally:
             proc.terminate()
             proc.wait(20)
@@ -130,7 +144,10 @@ def run(workers: int, args: argparse.Namespace) -> dict[str, float]:
     latencies.sort()
     return {"workers": workers, "messages": done, "per_second": done / elapsed,
             "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
-            "cpu_s_per_1000": 1000 * cpu / max(done, 1)}
+            "cpu_s_per_1000": 1000 * cpu / max(done, 1),
+            "generator_cpu_s_per_1000": 1000 * generator / max(done, 1),
+            "cpu_share": [round((a - b) / max(cpu, 1e-9), 2) for a, b in zip(split, split_before, strict=True)],
+            "machine_busy": (busy_after - busy_before) / max(total_after - total_before, 1)}
 
 
 def main() -> None:
@@ -145,10 +162,12 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     print(f"{args.connections} closed-loop ingest clients, batches of {args.batch}, {args.seconds:g} s each")
-    print(f"{'processes':>10}{'msgs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU s/1k msgs':>15}")
+    print(f"{'processes':>10}{'msgs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU s/1k msgs':>15}"
+          f"{'generator s/1k':>16}{'machine busy':>14}")
     for r in results:
         print(f"{r['workers']:>10}{r['per_second']:>10.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-              f"{r['cpu_s_per_1000']:>15.2f}")
+              f"{r['cpu_s_per_1000']:>15.2f}{r['generator_cpu_s_per_1000']:>16.2f}{r['machine_busy']:>14.0%}"
+              f"  CPU split {r['cpu_share']}")
     one, two = results
     print(f"2 / 1 processes: throughput {two['per_second'] / one['per_second']:.2f}x, "
           f"CPU per message {two['cpu_s_per_1000'] / one['cpu_s_per_1000']:.2f}x")

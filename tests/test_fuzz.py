@@ -139,3 +139,18 @@ def test_mappings_map_or_skip(payload: Any, path: str, tmp_path_factory: Any) ->
     for event in events:
         parse_event(event, default_ts=0.0) if isinstance(event.get("text"), str) else None
     assert all(reason.strip() for reason in skipped)
+
+
+binary_values = st.recursive(json_scalars | st.binary(max_size=3) | st.binary(max_size=3).map(bytearray),
+                             lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                          max_size=4), max_leaves=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(binary_values)
+def test_the_wire_packets_binary_check_agrees_with_python_socketio(data: Any) -> None:
+    import socketio
+
+    from assist.server import WirePacket
+
+    assert WirePacket.data_is_binary(data) == socketio.packet.Packet.data_is_binary(data)
