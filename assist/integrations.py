@@ -11,7 +11,6 @@ signature (401), a bad body (400) or a store that cannot write (503) are errors.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 
@@ -21,7 +20,7 @@ from .chatwoot import agent_id, assignment, map_payload
 from .live import Hub, store_unavailable
 from .mapping import load_mappings
 from .pages import page_response
-from .responses import json_error
+from .responses import json_body, json_error
 from .signing import check as check_signature
 from .signing import check_custom
 from .tokens import make_token
@@ -47,10 +46,9 @@ async def chatwoot_webhook(request: web.Request, hub: Hub) -> web.Response:
         if problem:
             hub.metrics.errors.labels("auth").inc()
             return json_error(401, problem.replace("X-Assist-", "X-Chatwoot-"))
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return json_error(400, f"the body is not valid JSON: {exc}")
+    payload, refused = json_body(body)
+    if refused is not None:
+        return refused
     mapped = map_payload(payload, source)
     delivery = request.headers.get("X-Chatwoot-Delivery", "")
     if not mapped.events:
@@ -116,10 +114,9 @@ def add_routes(app: web.Application, hub: Hub) -> None:
             if problem:
                 hub.metrics.errors.labels("auth").inc()
                 return json_error(401, problem)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return json_error(400, f"the body is not valid JSON: {exc}")
+        payload, refused = json_body(body)
+        if refused is not None:
+            return refused
         events, skipped = mapping.map(payload)
         ingested = await hub.ingest(events, source=mapping.source) if events else []
         if unavailable := store_unavailable(ingested):

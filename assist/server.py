@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import os
 import time
@@ -29,7 +28,7 @@ from .pages import DEMO_AGENT, add_routes
 from .panels import AgentNamespace
 from .phrasebook import Phrasebook
 from .reloader import PhrasebookKeeper
-from .responses import json_error
+from .responses import json_body, json_error
 from .signing import check as check_signature
 from .store import SQLiteStore, Store
 from .supervision import SupervisorNamespace
@@ -130,10 +129,9 @@ async def rest_events(request: web.Request) -> web.Response:
     if problem:
         hub.metrics.errors.labels("auth").inc()
         return json_error(401, problem)
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return json_error(400, f"the body is not valid JSON: {exc}")
+    data, refused = json_body(body)
+    if refused is not None:
+        return refused
     batch = _batch(data)
     if not batch:
         return json_error(400, "the body is an empty list; send one event or a list of events")
