@@ -9,13 +9,18 @@ Each conversation's engine state lives in exactly one process at a time:
   conversation when nobody holds it (rebuilding it from the shared store first), handles
   it when it is the owner, and otherwise forwards the batch to the owner over Redis
   pub/sub and waits for its results (the owner's ack, after the owner's commit).
+* A new conversation whose `start` names an agent with a panel open on another process
+  is placed there (that process claims it), so its records reach the panel without
+  crossing Redis; only the events travel.
 * When an owner dies, its alive key runs out: the next event for one of its
   conversations, or the takeover scan every half lease (which claims open conversations
   nobody owns), moves the conversation to a live process, rebuilt from the store with
   its clocks, so its timers fire. Prompts already stored are not pushed again.
 * Panels and supervisors may sit on any process: python-socketio's Redis manager
-  carries every emit to the process that holds the socket. A panel's snapshot is put
-  together from every live process.
+  carries an emit to the process that holds the socket. A `RoomDirectory` (rooms.py)
+  knows which process holds sockets in which room, so an emit skips Redis when only
+  this process, or nobody, is in the room. A panel's snapshot is put together from
+  every live process.
 """
 
 from __future__ import annotations
@@ -33,11 +38,23 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from .live import Hub, Result
+from .live import AGENT_NS, Hub, Result, agent_room
+from .rooms import ROOMS_CHANNEL, Room, RoomDirectory
 
 log = logging.getLogger("assist.cluster")
 FORWARD_TIMEOUT = 5.0
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+# Who owns a conversation, in one round trip: claim it when nobody does or its holder's
+# alive key ran out (KEYS[1] the owner key; ARGV: this process, lease ms, alive-key prefix).
+# Returns {holder, 1 if this call claimed it}.
+SETTLE = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {ARGV[1], 1} end
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then return {holder, 0} end
+if holder and redis.call('exists', ARGV[3] .. holder) == 1 then return {holder, 0} end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {ARGV[1], 1}
+"""
 
 
 def process_name() -> str:
@@ -56,9 +73,10 @@ class Cluster:
         self._waiting: dict[str, asyncio.Future[Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._pubsub: Any = None
+        self.rooms = RoomDirectory(self.name)
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "ingest": self._serve_ingest, "snapshot": self._serve_snapshot, "agent": self._serve_agent,
-            "draft": self._serve_draft, "whisper": self._serve_whisper, "detail": self._serve_detail,
+            "place": self._serve_place, "draft": self._serve_draft, "whisper": self._serve_whisper, "detail": self._serve_detail,
         }
 
     def __getattr__(self, name: str) -> Any:  # everything else is the local hub's
@@ -68,8 +86,9 @@ class Cluster:
     async def start(self) -> None:
         await self.redis.set(self._alive(self.name), "1", px=int(self.lease * 1000))
         self._pubsub = self.redis.pubsub()
-        await self._pubsub.subscribe(self._inbox(self.name))
+        await self._pubsub.subscribe(self._inbox(self.name), ROOMS_CHANNEL)
         self._tasks = [asyncio.create_task(self._listen(), name="assist-cluster-listen"),
+                       asyncio.create_task(self._learn_rooms(), name="assist-cluster-rooms"),
                        asyncio.create_task(self._keep_alive(), name="assist-cluster-leases"),
                        asyncio.create_task(self._take_over(), name="assist-cluster-takeover")]
 
@@ -83,6 +102,7 @@ class Cluster:
             for conv in list(self.hub.engine.conversations()):  # hand over at once on a clean stop
                 await self.redis.eval(RELEASE, 1, self._owner(conv.id), self.name)
             await self.redis.delete(self._alive(self.name))
+            await self._tell_rooms(self.rooms.bye())
             if self._pubsub is not None:
                 await self._pubsub.aclose()
             await self.redis.aclose()
@@ -106,23 +126,19 @@ class Cluster:
     # -- ownership -----------------------------------------------------------------------
     async def owner(self, cid: str) -> str:
         """The live owner of `cid`, claiming it for this process when nobody (alive) holds it."""
-        key = self._owner(cid)
-        ms = int(self.lease * 1000)
-        for _ in range(3):
-            if await self.redis.set(key, self.name, nx=True, px=ms):
-                await self._adopt(cid)
-                return self.name
-            holder = await self._holder(cid)
-            if holder is None:
-                continue
-            if holder == self.name:
-                if self.hub.engine.conversation(cid) is None:
-                    await self._adopt(cid)
-                return holder
-            if await self.redis.exists(self._alive(holder)):
-                return str(holder)
-            await self.redis.eval(RELEASE, 1, key, holder)  # its process is gone: free it, claim it
-        raise RuntimeError(f"could not settle the owner of {cid!r}")
+        return (await self.owners([cid]))[cid]
+
+    async def owners(self, cids: list[str]) -> dict[str, str]:
+        """`owner` for several conversations in one Redis round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in cids:
+            pipe.eval(SETTLE, 1, self._owner(cid), self.name, int(self.lease * 1000), self._alive(""))
+        found: dict[str, str] = {}
+        for cid, (holder, _claimed) in zip(cids, await pipe.execute(), strict=True):
+            if holder == self.name and self.hub.engine.conversation(cid) is None:
+                await self._adopt(cid)  # just claimed, or held here before a restart of this state
+            found[cid] = str(holder)
+        return found
 
     async def _adopt(self, cid: str) -> None:
         """A conversation this process just claimed: its state from the store, timers included."""
@@ -141,6 +157,7 @@ class Cluster:
                 for cid in mine:
                     pipe.get(self._owner(cid))
                 answers = await pipe.execute()
+                await self._tell_rooms(self.rooms.full())  # heals a lost join or leave
                 renew = self.redis.pipeline()
                 for cid, holder in zip(mine, answers[1:], strict=True):
                     if holder == self.name:
@@ -158,6 +175,7 @@ class Cluster:
         while True:
             await asyncio.sleep(self.lease / 2)
             try:
+                self.rooms.keep_only(await self._alive_processes())
                 for cid in await self.hub.store.open_conversations():
                     if self.hub.engine.conversation(cid) is not None:
                         continue
@@ -188,10 +206,12 @@ class Cluster:
                     self._dispatch(message)
             except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
                 log.warning("lost the Redis subscription (%s); subscribing again", exc)
+                self.rooms.complete = False  # joins and leaves may have been missed meanwhile
                 await asyncio.sleep(0.5)
                 with contextlib.suppress(aioredis.RedisError, OSError):
                     self._pubsub = self.redis.pubsub()
-                    await self._pubsub.subscribe(self._inbox(self.name))
+                    await self._pubsub.subscribe(self._inbox(self.name), ROOMS_CHANNEL)
+                    self._tasks.append(asyncio.create_task(self._learn_rooms(), name="assist-cluster-rooms"))
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if message.get("type") != "message":
@@ -199,6 +219,11 @@ class Cluster:
         try:
             data = json.loads(message["data"])
         except ValueError:
+            return
+        if message.get("channel") == ROOMS_CHANNEL:  # handled in order, before any later call
+            answer = self.rooms.receive(data)
+            if answer is not None:
+                asyncio.create_task(self._tell_rooms(answer))
             return
         if "reply" in data:
             future = self._waiting.get(data["reply"])
@@ -222,25 +247,86 @@ class Cluster:
             names.append(key.split(":", 2)[2])
         return names
 
+    # -- who holds which room ---------------------------------------------------------------
+    async def _tell_rooms(self, message: dict[str, Any] | None) -> None:
+        if message is not None:
+            with contextlib.suppress(aioredis.RedisError, OSError):
+                await self.redis.publish(ROOMS_CHANNEL, json.dumps(message))
+
+    async def _learn_rooms(self, patience: float = 2.0) -> None:
+        """Ask every process for its rooms; until every live one has answered, assume any may
+        hold any room (emits go through Redis). Asks again while one is missing."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self.redis.publish(ROOMS_CHANNEL, json.dumps(self.rooms.hello()))
+                await self._tell_rooms(self.rooms.full())
+                alive = await self._alive_processes()
+            except (aioredis.RedisError, OSError) as exc:
+                log.warning("asking for the other processes' rooms failed (will retry): %s", exc)
+                await asyncio.sleep(patience)
+                continue
+            deadline = loop.time() + patience
+            while not self.rooms.heard_from_all(alive) and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            if self.rooms.heard_from_all(alive):
+                self.rooms.keep_only(alive)
+                self.rooms.complete = True
+                return
+
+    async def room_joined(self, room: Room) -> None:
+        """A panel's socket entered `room` here; the others hear it before its snapshot is built."""
+        await self._tell_rooms(self.rooms.joined(room))
+
+    async def room_left(self, room: Room) -> None:
+        await self._tell_rooms(self.rooms.left(room))
+
     # -- what the namespaces call ---------------------------------------------------------
-    async def ingest(self, objs: list[Any], *, source: str, agent: str | None = None) -> list[Result]:
+    def _placement(self, obj: Any) -> str | None:
+        """The process holding the panel of the agent a conversation starts with, when that is
+        another one: placed there, its records go out without crossing Redis."""
+        named = obj.get("agent") if isinstance(obj, dict) and obj.get("type") == "start" else None
+        agent_id = named.get("id") if isinstance(named, dict) else None
+        if not isinstance(agent_id, str):
+            return None
+        room = (AGENT_NS, agent_room(agent_id))
+        return None if self.rooms.held_here(room) else self.rooms.holder_of(room)
+
+    async def ingest(self, objs: list[Any], *, source: str, agent: str | None = None,
+                     placed: bool = False) -> list[Result]:
         """Events in order; each goes to its conversation's owner. Results in input order.
 
         Conversations this process holds are handled at once, with no Redis round trip
         (the lease loop drops any it lost), and all of them in one batch: one commit."""
         by_owner: dict[str, list[int]] = defaultdict(list)
         settled: dict[str, str] = {}
+        here: list[int] = []  # held here, or malformed (rejected here with the reason)
+        elsewhere: list[tuple[int, str]] = []
         for n, obj in enumerate(objs):
             cid = obj.get("conversation") if isinstance(obj, dict) else None
             if not isinstance(cid, str) or not cid or self.hub.engine.conversation(cid) is not None:
-                by_owner[self.name].append(n)  # held here, or malformed (rejected here with the reason)
+                here.append(n)
                 continue
+            elsewhere.append((n, cid))
             if cid not in settled:
+                settled[cid] = ""
                 try:
-                    settled[cid] = await self.owner(cid)
+                    place = None if placed else self._placement(obj)
+                    if place is not None and await self._holder(cid) is None:
+                        settled[cid] = f"@{place}"  # that process claims it
                 except Exception as exc:  # noqa: BLE001 - Redis unreachable: refuse, the sender retries
                     settled[cid] = f"!{exc}"
+        unsettled = [cid for cid, holder in settled.items() if not holder]
+        if unsettled:
+            try:
+                settled.update(await self.owners(unsettled))
+            except Exception as exc:  # noqa: BLE001 - Redis unreachable: refuse, the sender retries
+                settled.update({cid: f"!{exc}" for cid in unsettled})
+        by_owner[self.name].extend(here)
+        for n, cid in elsewhere:
             by_owner[settled[cid]].append(n)
+        for positions in by_owner.values():
+            positions.sort()
         results: list[Result | None] = [None] * len(objs)
 
         async def run(holder: str, positions: list[int]) -> None:
@@ -251,6 +337,16 @@ class Cluster:
                        for _ in batch]
             elif holder == self.name:
                 out = await self.hub.ingest(batch, source=source, agent=agent)
+            elif holder.startswith("@"):
+                try:
+                    answer = await self._call(holder[1:], "place", objs=batch, source=source, agent=agent)
+                    out = [Result(**r) for r in answer]
+                except ConnectionError:  # that process is gone: claim here as usual
+                    out = await self.ingest(batch, source=source, agent=agent, placed=True)
+                except TimeoutError:
+                    out = [Result(False, o.get("conversation"), error="the process that was to hold this "
+                                                                     "conversation did not answer; send it again")
+                           for o in batch]
             else:
                 try:
                     answer = await self._call(holder, "ingest", objs=batch, source=source, agent=agent)
@@ -312,6 +408,10 @@ class Cluster:
     # -- answering other processes -----------------------------------------------------------
     async def _serve_ingest(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         results = await self.hub.ingest(p["objs"], source=p["source"], agent=p.get("agent"))
+        return [r.__dict__ for r in results]
+
+    async def _serve_place(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        results = await self.ingest(p["objs"], source=p["source"], agent=p.get("agent"), placed=True)
         return [r.__dict__ for r in results]
 
     async def _serve_snapshot(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -327,6 +327,12 @@ class Hub:
             await self._push(*push)
 
     # -- panels -----------------------------------------------------------------------
+    async def room_joined(self, room: tuple[str, str]) -> None:
+        """A panel's socket entered (namespace, room); one process has nobody to tell."""
+
+    async def room_left(self, room: tuple[str, str]) -> None:
+        """A panel's socket left (namespace, room)."""
+
     def agent_of(self, cid: str) -> str | None:
         conv = self.engine.conversation(cid)
         return conv.agent.id if conv is not None and conv.agent is not None else None

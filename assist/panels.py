@@ -30,18 +30,21 @@ class PanelNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError(str(exc)) from exc
         await self.save_session(sid, {"agent": identity.agent, "role": identity.role})
         await self.enter_room(sid, self.room(identity.agent))
+        await self.hub.room_joined((self.namespace, self.room(identity.agent)))  # before the snapshot
         self.hub.metrics.panels.labels(self.namespace).inc()
         self.server.start_background_task(self._send_snapshot, sid, identity.agent)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.hub.metrics.panels.labels(self.namespace).dec()
+        session = await self.get_session(sid)
+        await self.hub.room_left((self.namespace, self.room(session["agent"])))
 
     def room(self, agent: str) -> str:
         return agent_room(agent)
 
     async def _send_snapshot(self, sid: str, agent: str) -> None:
         snap = await self.hub.snapshot(agent if self.role == "agent" else None)
-        await self.emit("snapshot", snap, to=sid)
+        await self.emit("snapshot", snap, to=sid, ignore_queue=True)  # the socket is here
 
     async def on_snapshot(self, sid: str, data: Any = None) -> dict[str, Any]:
         """A panel may ask again (after a reconnect); the reply is the same snapshot."""

@@ -28,6 +28,7 @@ from .pages import DEMO_AGENT, add_routes
 from .panels import AgentNamespace
 from .phrasebook import Phrasebook
 from .reloader import PhrasebookKeeper
+from .rooms import RoomDirectory
 from .responses import json_body, json_error
 from .signing import check as check_signature
 from .store import SQLiteStore, Store
@@ -65,6 +66,21 @@ class SocketEmitter:
 
     async def emit(self, event: str, data: Any, *, room: str, namespace: str) -> None:
         await self.sio.emit(event, data, room=room, namespace=namespace)
+
+
+class RoomAwareEmitter(SocketEmitter):
+    """Several processes: an emit crosses Redis only when another process holds a socket
+    in the room; when only this one does, it goes out here; when nobody does, nowhere."""
+
+    def __init__(self, sio: socketio.AsyncServer, rooms: RoomDirectory) -> None:
+        super().__init__(sio)
+        self.rooms = rooms
+
+    async def emit(self, event: str, data: Any, *, room: str, namespace: str) -> None:
+        if self.rooms.held_elsewhere((namespace, room)):
+            await self.sio.emit(event, data, room=room, namespace=namespace)
+        elif self.rooms.held_here((namespace, room)):
+            await self.sio.emit(event, data, room=room, namespace=namespace, ignore_queue=True)
 
 
 def _batch(data: Any) -> list[Any]:
@@ -150,8 +166,12 @@ async def rest_events(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     ok = await hub.store.healthy()
-    return web.json_response({"ok": ok, "process": os.getpid(), "open_conversations": hub.open_count(),
-                              "phrasebook": hub.phrasebook.fingerprint}, status=200 if ok else 503)
+    body: dict[str, Any] = {"ok": ok, "process": os.getpid(), "open_conversations": hub.open_count(),
+                            "phrasebook": hub.phrasebook.fingerprint}
+    rooms = getattr(request.app[FRONT], "rooms", None)
+    if rooms is not None:  # several processes: has this one heard every other's panel rooms yet?
+        body["rooms_known"] = rooms.complete
+    return web.json_response(body, status=200 if ok else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -184,6 +204,7 @@ def create_app(settings: Settings, phrasebook: Phrasebook, *, store: Store | Non
 
         hub.rebuild_on_start = False
         front = cluster = Cluster(hub, settings.redis, lease=settings.lease_seconds)
+        hub.emitter = RoomAwareEmitter(sio, cluster.rooms)
     sio.register_namespace(IngestNamespace(front, settings))
     keeper = PhrasebookKeeper(hub, settings.phrasebooks)
     supervisors = SupervisorNamespace(SUPERVISOR_NS, front, settings)

@@ -35,7 +35,7 @@ class SupervisorNamespace(PanelNamespace):
 
     async def _send_snapshot(self, sid: str, agent: str) -> None:
         await super()._send_snapshot(sid, agent)
-        await self.emit("phrasebook", self.keeper.status(), to=sid)
+        await self.emit("phrasebook", self.keeper.status(), to=sid, ignore_queue=True)
 
     async def on_whisper(self, sid: str, data: Any) -> dict[str, Any]:
         session = await self.get_session(sid)

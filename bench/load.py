@@ -7,7 +7,9 @@ store in a fresh PostgreSQL schema, Redis on 127.0.0.1:6379 (a database of its o
 This process is the load generator: `--connections` Socket.IO ingest clients, each in
 a closed loop (send a batch of `--batch` customer/agent messages to its own
 conversations, wait for the ack, send the next), for `--seconds`. Every ack comes after
-the owner's commit. Reported: acknowledged messages/s, ack latency p50/p99 per batch,
+the owner's commit. One agent panel per agent (`--panels`, default one per client)
+watches over WebSocket from this process too, landing on whichever worker the kernel
+picks, as real panels do, so agent-room emits are local or cross Redis. Reported: acknowledged messages/s, ack latency p50/p99 per batch,
 the server processes' CPU seconds per 1,000 messages (from /proc), the generator's own
 CPU per 1,000 messages, and how busy the machine's cores were (from /proc/stat). The same
 offered load (same clients, same messages) runs against 1 and then 2 processes.
@@ -34,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import socketio  # noqa: E402
 
+from assist.tokens import make_token  # noqa: E402
 from tests.server_helpers import SOURCE, SOURCE_SECRET, free_port  # noqa: E402
 
 DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -65,10 +68,30 @@ def children_of(pid: int) -> list[int]:
     return [pid, *(int(p) for p in out)]
 
 
-async def drive(url: str, seconds: float, connections: int, batch: int) -> tuple[int, list[float]]:
+async def open_panels(url: str, agents: int, secret: str) -> tuple[list[socketio.AsyncClient], list[int]]:
+    """One agent panel per agent (a0, a1, ...), on whichever process the kernel gives it,
+    counting the `turn` records it receives."""
+    received = [0]
+    panels = []
+    for n in range(agents):
+        sio = socketio.AsyncClient()
+
+        def on_turn(data: object) -> None:
+            received[0] += 1
+
+        sio.on("turn", on_turn, namespace="/agent")
+        await sio.connect(url, namespaces=["/agent"], transports=["websocket"],
+                          auth={"token": make_token(secret, f"a{n}", role="agent", ttl=3600, now=time.time())})
+        panels.append(sio)
+    return panels, received
+
+
+async def drive(url: str, seconds: float, connections: int, batch: int, panels: int,
+                secret: str) -> tuple[int, list[float], int]:
     latencies: list[float] = []
     done = 0
     stop = time.monotonic() + seconds
+    watching, received = await open_panels(url, panels, secret)
 
     async def client(n: int) -> None:
         nonlocal done
@@ -92,14 +115,18 @@ async def drive(url: str, seconds: float, connections: int, batch: int) -> tuple
         await sio.disconnect()
 
     await asyncio.gather(*(client(n) for n in range(connections)))
-    return done, latencies
+    await asyncio.sleep(0.5)  # the last turns reach the panels
+    for sio in watching:
+        await sio.disconnect()
+    return done, latencies, received[0]
 
 
 def run(workers: int, args: argparse.Namespace) -> dict[str, float]:
     schema = f"bench_load_{uuid.uuid4().hex[:8]}"
     port = free_port()
+    secret = "s" * 40
     env = {**os.environ, "ASSIST_STORE": DSN, "ASSIST_STORE_SCHEMA": schema, "ASSIST_REDIS": "redis://127.0.0.1:6379/7",
-           "ASSIST_PORT": str(port), "ASSIST_SECRET": "s" * 40, "ASSIST_SOURCES": f"{SOURCE}:{SOURCE_SECRET}",
+           "ASSIST_PORT": str(port), "ASSIST_SECRET": secret, "ASSIST_SOURCES": f"{SOURCE}:{SOURCE_SECRET}",
            "ASSIST_WATCH_PHRASEBOOKS": "false",
            "ASSIST_EVENTS_PER_SECOND": "1000000", "ASSIST_BURST": "1000000"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +152,8 @@ def run(workers: int, args: argparse.Namespace) -> dict[str, float]:
             busy_before, total_before = machine_jiffies()
             generator_before = time.process_time()
             started = time.perf_counter()
-            done, latencies = asyncio.run(drive(url, args.seconds, args.connections, args.batch))
+            done, latencies, seen = asyncio.run(drive(url, args.seconds, args.connections, args.batch,
+                                                      args.panels, secret))
             elapsed = time.perf_counter() - started
             cpu = cpu_seconds(pids) - cpu_before
             split = [cpu_seconds([pid]) for pid in pids]
@@ -142,7 +170,7 @@ def run(workers: int, args: argparse.Namespace) -> dict[str, float]:
 
     asyncio.run(drop())
     latencies.sort()
-    return {"workers": workers, "messages": done, "per_second": done / elapsed,
+    return {"workers": workers, "messages": done, "per_second": done / elapsed, "panel_turns": seen,
             "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
             "cpu_s_per_1000": 1000 * cpu / max(done, 1),
             "generator_cpu_s_per_1000": 1000 * generator / max(done, 1),
@@ -155,19 +183,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--panels", type=int, default=None,
+                        help="agent panels watching (default: one per ingest client's agent; 0 for none)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.panels is None:
+        args.panels = args.connections
     results = [run(1, args), run(2, args)]
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{args.connections} closed-loop ingest clients, batches of {args.batch}, {args.seconds:g} s each")
+    print(f"{args.connections} closed-loop ingest clients, batches of {args.batch}, {args.seconds:g} s each; "
+          f"{args.panels} agent panels watching")
     print(f"{'processes':>10}{'msgs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU s/1k msgs':>15}"
           f"{'generator s/1k':>16}{'machine busy':>14}")
     for r in results:
         print(f"{r['workers']:>10}{r['per_second']:>10.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
               f"{r['cpu_s_per_1000']:>15.2f}{r['generator_cpu_s_per_1000']:>16.2f}{r['machine_busy']:>14.0%}"
-              f"  CPU split {r['cpu_share']}")
+              f"  CPU split {r['cpu_share']}  turns at the panels {r['panel_turns']}")
     one, two = results
     print(f"2 / 1 processes: throughput {two['per_second'] / one['per_second']:.2f}x, "
           f"CPU per message {two['cpu_s_per_1000'] / one['cpu_s_per_1000']:.2f}x")

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
@@ -72,13 +73,15 @@ def say(cid: str, role: str, text: str, ts: float, n: int) -> dict[str, Any]:
 
 async def test_events_reach_the_owner_and_panels_anywhere(cluster: list[ServerProcess], redis_url: str) -> None:
     a, b = cluster
-    panel = await connect_panel(a.url, token("rita"))
     ingest_b = await connect_ingest(b.url)
     now = time.time()
-    acks = await ingest_b.call("event", [start("x1", now), say("x1", "customer", "Where is my parcel?!", now, 1),
+    ack = await ingest_b.call("event", start("x1", now), namespace="/ingest")  # owned by b
+    panel = await connect_panel(a.url, token("rita"))  # her panel opens on a afterwards
+    await panel.snapshot.wait()
+    acks = await ingest_b.call("event", [say("x1", "customer", "Where is my parcel?!", now, 1),
                                          say("x1", "agent", "That's our policy, nothing I can do.", now, 2)],
                                namespace="/ingest")
-    assert [x["event"] for x in acks] == [0, 1, 2]
+    assert [x["event"] for x in [*ack, *acks]] == [0, 1, 2]
     prompt = await panel.wait_for("prompt", lambda p: p["prompt"] == "no-excuses")  # pushed by b, delivered by a
     assert prompt["conversation"] == "x1"
     r = aioredis.from_url(redis_url, decode_responses=True)
@@ -100,7 +103,6 @@ async def test_events_reach_the_owner_and_panels_anywhere(cluster: list[ServerPr
 async def test_sigkill_moves_conversations_and_their_timers(cluster: list[ServerProcess], redis_url: str,
                                                             schema: str) -> None:
     a, b = cluster
-    panel = await connect_panel(a.url, token("rita"))
     ingest_b = await connect_ingest(b.url)
     now = time.time()
     acked: list[tuple[str, int]] = []
@@ -117,6 +119,8 @@ async def test_sigkill_moves_conversations_and_their_timers(cluster: list[Server
     r = aioredis.from_url(redis_url, decode_responses=True)
     owners = {await r.get(f"assist:owner:{c}") for c in ["hold", *(f"k{n}" for n in range(6))]}
     assert len(owners) == 1  # all on b
+    # rita's panel opens on a after her chats started (before, they would have been placed on a)
+    panel = await connect_panel(a.url, token("rita"))
     await ingest_b.disconnect()
     b.proc.send_signal(signal.SIGKILL)
     b.proc.wait()
@@ -199,3 +203,82 @@ async def test_a_redis_restart_loses_nothing_acknowledged(cluster: list[ServerPr
             await client.disconnect()
         restarted.terminate()
         restarted.wait()
+
+
+async def test_emits_cross_redis_only_for_panels_on_another_process(cluster: list[ServerProcess],
+                                                                     redis_url: str) -> None:
+    """No panel anywhere: nothing on python-socketio's channel. A panel on the owner: its
+    records go out locally. A panel on the other process: through Redis, and it gets them."""
+    a, b = cluster
+    r = aioredis.from_url(redis_url, decode_responses=True)
+    relayed: list[str] = []
+    sub = r.pubsub()
+    await sub.subscribe("assist-socketio")
+
+    async def count() -> None:
+        async for message in sub.listen():
+            if message["type"] == "message":
+                relayed.append(message["data"])
+
+    counter = asyncio.create_task(count())
+    async with aiohttp.ClientSession() as http:  # until then every emit goes through Redis, by design
+        for proc in (a, b):
+            for _ in range(100):
+                async with http.get(f"{proc.url}/healthz") as reply:
+                    if (await reply.json()).get("rooms_known"):
+                        break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"{proc.url} never heard the other process's rooms")
+    ingest = await connect_ingest(b.url)
+    now = time.time()
+
+    async def send(n: int, text: str = "Where is my parcel?! Two weeks now!") -> None:
+        ack = await ingest.call("event", say("r1", "customer", text, now + n, n), namespace="/ingest")
+        assert ack[0]["ok"], ack
+
+    await ingest.call("event", start("r1", now), namespace="/ingest")
+    await send(1)
+    assert await r.get("assist:owner:r1") is not None
+    await asyncio.sleep(0.3)
+    assert relayed == [], "nobody is watching: nothing to relay"
+
+    here = await connect_panel(b.url, token("rita"))  # on the owner's process
+    await here.snapshot.wait()
+    await send(2)
+    await here.wait_for("turn", lambda t: t["event"] == 2)
+    await asyncio.sleep(0.3)
+    assert relayed == [], "the only panel is on the owner's process"
+
+    there = await connect_panel(a.url, token("rita"))  # on the other process
+    await there.snapshot.wait()
+    await send(3)
+    await there.wait_for("turn", lambda t: t["event"] == 3)
+    await here.wait_for("turn", lambda t: t["event"] == 3)
+    assert relayed, "a panel on the other process is reached through Redis"
+    assert len(here.of("turn")) == len({t["event"] for t in here.of("turn")}), "no record twice"
+
+    await there.client.disconnect()
+    await asyncio.sleep(0.3)
+    before = len(relayed)
+    await send(4)
+    await here.wait_for("turn", lambda t: t["event"] == 4)
+    await asyncio.sleep(0.3)
+    assert len(relayed) == before, "the other panel left: back to local emits"
+
+    # a new chat for an agent whose panel is on the other process is placed there
+    pia = await connect_panel(a.url, token("pia"))
+    await pia.snapshot.wait()
+    placed = {**start("p1", now), "agent": {"id": "pia"}}
+    acks = await ingest.call("event", [placed, say("p1", "customer", "It broke AGAIN!!", now + 1, 1)],
+                             namespace="/ingest")
+    assert [x["ok"] for x in acks] == [True, True]
+    assert await r.get("assist:owner:p1") != await r.get("assist:owner:r1"), "placed on the process that holds pia's panel, not where the event came in"
+    await pia.wait_for("turn", lambda t: t["conversation"] == "p1" and t["event"] == 1)
+    await asyncio.sleep(0.3)
+    assert len(relayed) == before, "pia's records went out where her panel is"
+    counter.cancel()
+    await sub.aclose()
+    await r.aclose()
+    for client in (here.client, pia.client, ingest):
+        await client.disconnect()
