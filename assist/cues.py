@@ -48,6 +48,10 @@ SENTIMENT_FIELDS: dict[str, Field] = {
     "if_base_below": Field("number", help="apply only when VADER's score is below this"),
     "if_base_above": Field("number", help="apply only when VADER's score is above this"),
     "unless_cues": Field("strings", help="skip the effect when one of these cues is in the same turn"),
+    "set_aside": Field("choice", choices=("in-complaints", "always", "outside-complaints"),
+                       help="this cue's words carry no feeling: VADER scores the turn without them in a "
+                            "complaint ('in-complaints'), also when they alone make a turn positive ('always'), "
+                            "or when they alone make a turn without a complaint negative ('outside-complaints')"),
 }
 
 CUE_FIELDS: dict[str, Field] = {
@@ -74,6 +78,8 @@ class SentimentEffect:
     if_base_below: float | None = None
     if_base_above: float | None = None
     unless_cues: frozenset[str] = frozenset()
+    set_aside: re.Pattern[str] | None = None  # every phrase and pattern of the cue, to take out of the turn
+    set_aside_when: str = ""  # in-complaints | always | outside-complaints
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,6 +513,13 @@ def word_starts(pattern: re.Pattern[str]) -> frozenset[str] | None:
     return frozenset(found) if found else None
 
 
+def _aside_regex(phrases: Iterable[str], patterns: Iterable[re.Pattern[str]] = ()) -> re.Pattern[str]:
+    """All of a cue's phrases (longest first) and patterns as one case-insensitive regex."""
+    ordered = sorted((p for p in phrases if p.strip()), key=len, reverse=True)
+    parts = [phrase_to_regex(p) for p in ordered] + [f"(?:{p.pattern})" for p in patterns]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
 def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | None:
     what = f"cue {cue_id!r}"
     start = len(issues)
@@ -545,7 +558,12 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
             shift=float(sv.get("shift", 0.0)), at_most=sv.get("at_most"), at_least=sv.get("at_least"),
             flip_positive=bool(sv.get("flip_positive", False)),
             if_base_below=sv.get("if_base_below"), if_base_above=sv.get("if_base_above"),
-            unless_cues=frozenset(sv.get("unless_cues", ())))
+            unless_cues=frozenset(sv.get("unless_cues", ())),
+            set_aside=_aside_regex(indexed, compiled) if sv.get("set_aside") else None,
+            set_aside_when=str(sv.get("set_aside") or ""))
+        if sv.get("set_aside") and not (values["phrases"] or values["patterns"]):
+            issues.append(Issue(value_where(file, node, "sentiment"),
+                                f"{what}: 'set_aside' takes out the cue's words; give it 'phrases' or 'patterns'"))
     ex = read_mapping(file, values["examples"],
                       {"match": Field("strings", default=[]), "no_match": Field("strings", default=[])},
                       issues, what=f"{what} examples")

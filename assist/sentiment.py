@@ -11,6 +11,16 @@ in a fixed order:
 3. `at_least`: raised to at least this (an apology is not a negative turn);
 4. `at_most`: lowered to at most this (a threat is never a neutral turn).
 
+Before those, the words of a `set_aside` cue (courtesy formulas: "please", "kindly",
+"thanks in advance"; laughter: "lol") are taken out of a complaint: when another cue in
+the turn lowers the score and the turn without them scores lower, VADER's score of the
+rest becomes the base the effects see. "Please, I need my money back, thank you" is not
+a happy turn. With `set_aside: always` (courtesy), a turn that is positive only through
+those words is read as neutral: "Can you send me the invoice please?" is a request.
+With `set_aside: outside-complaints` (service words: "cancel", "error 500", an answering
+"No,"), a turn with no complaint cue that is negative only through them is scored
+without them, at most neutral: "no thats all" is not an upset turn.
+
 Each effect may be gated on the base (`if_base_below`, `if_base_above`). Every applied
 effect is kept as an `Adjustment` with the cue and the quote that caused it.
 """
@@ -22,7 +32,7 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from .cues import CueLibrary, CueMatch
+from .cues import CueLibrary, CueMatch, SentimentEffect
 
 UPSET_BELOW = -0.05
 POSITIVE_FROM = 0.05
@@ -87,14 +97,16 @@ class SentimentScorer:
         self._base = base or VaderBase()
 
     def score(self, text: str, matches: tuple[CueMatch, ...]) -> Score:
-        base = self._base.compound(text)
-        effects = []
+        raw = self._base.compound(text)
         present = {m.cue for m in matches}
-        for m in matches:
-            cue = self._cues.cues.get(m.cue)
-            e = cue.sentiment if cue is not None else None
-            if e is None:
-                continue
+        found = [(m, e) for m in matches if (e := self._effect(m.cue)) is not None]
+        adjustments: list[Adjustment] = []
+        base = raw
+        aside = [(m, e) for m, e in found if e.set_aside is not None and not (e.unless_cues & present)]
+        if aside:
+            base = self._set_aside(text, raw, aside, found, adjustments)
+        effects = []
+        for m, e in found:
             if e.if_base_below is not None and not base < e.if_base_below:
                 continue
             if e.if_base_above is not None and not base > e.if_base_above:
@@ -102,10 +114,9 @@ class SentimentScorer:
             if e.unless_cues and e.unless_cues & present:
                 continue
             effects.append((m, e))
-        if not effects:
-            return Score(base, base, ())
+        if not effects and not adjustments:
+            return Score(raw, raw, ())
         value = base
-        adjustments: list[Adjustment] = []
 
         def apply(m: CueMatch, label: str, new: float) -> None:
             nonlocal value
@@ -126,4 +137,56 @@ class SentimentScorer:
         for m, e in effects:
             if e.at_most is not None and value > e.at_most:
                 apply(m, f"at most {e.at_most:g}", e.at_most)
-        return Score(value, base, tuple(adjustments))
+        return Score(value, raw, tuple(adjustments))
+
+    def _effect(self, cue_id: str) -> SentimentEffect | None:
+        cue = self._cues.cues.get(cue_id)
+        return cue.sentiment if cue is not None else None
+
+    def _set_aside(self, text: str, raw: float, aside: list[tuple[CueMatch, SentimentEffect]],
+                   found: list[tuple[CueMatch, SentimentEffect]], adjustments: list[Adjustment]) -> float:
+        """VADER's score of the turn without its courtesy words, when that is the fairer base."""
+        others = [e for _, e in found if e.set_aside is None]
+        if any(e.flip_positive for e in others):
+            return raw  # sarcasm needs its praise words
+        complaint = any(e.shift < 0 or (e.at_most is not None and e.at_most < 0) for e in others)
+        if complaint:  # courtesy in a complaint
+            aside = [(m, e) for m, e in aside if e.set_aside_when in ("in-complaints", "always")]
+            if raw <= UPSET_BELOW or not aside:
+                return raw
+        elif raw <= UPSET_BELOW:  # service words in a plain turn: "No, that's all", "I want to cancel"
+            aside = [(m, e) for m, e in aside if e.set_aside_when == "outside-complaints"]
+            if not aside:
+                return raw
+        else:  # positive only through courtesy?
+            aside = [(m, e) for m, e in aside if e.set_aside_when == "always"]
+            if raw < POSITIVE_FROM or not aside:
+                return raw
+        rest = text
+        words: list[str] = []
+        for _, e in aside:
+            assert e.set_aside is not None
+            words.extend(m.group(0) for m in e.set_aside.finditer(rest))
+            rest = e.set_aside.sub(" ", rest)
+        if not rest.strip(" .,!?;:-"):
+            return raw  # nothing but courtesy: "thanks!", "ok please"
+        lowered = self._base.compound(rest)
+        if not complaint and raw <= UPSET_BELOW:
+            lowered = min(lowered, 0.0)  # neutral at most: "I want to cancel my order" is not happy either
+            if lowered > raw:
+                adjustments.append(Adjustment(aside[0][0].cue, ", ".join(dict.fromkeys(w.lower() for w in words)),
+                                              "service words set aside", raw, lowered))
+                return lowered
+            return raw
+        if not complaint:  # positive only through courtesy: "Can you send the invoice please?"
+            if lowered < POSITIVE_FROM:
+                lowered = max(lowered, 0.0)
+                adjustments.append(Adjustment(aside[0][0].cue, ", ".join(dict.fromkeys(w.lower() for w in words)),
+                                              "courtesy words set aside", raw, lowered))
+                return lowered
+            return raw
+        if lowered < raw:
+            adjustments.append(Adjustment(aside[0][0].cue, ", ".join(dict.fromkeys(w.lower() for w in words)),
+                                          "courtesy words set aside", raw, lowered))
+            return lowered
+        return raw

@@ -1,10 +1,14 @@
 """The engine over the labelled conversations: recall, false alarms, mood and type, asserted.
 
-Floors are the real numbers measured when the rules were last tuned (on dev, dev2 and dev3
-only), rounded down; the held-out set was written by another author and is only
-measured. The issue's targets on held-out turns (mood sign >= 0.90, type >= 0.85) are
-not reached yet: see bench/README.md and the issue notes. A drop below these
-floors means a change made the product worse on conversations it was not tuned on.
+Floors are the real numbers measured when the rules were last tuned (on the dev* sets
+only), rounded down; heldout and heldout2 were written by other authors and are only
+measured. The issue's mood target on held-out turns (sign >= 0.90) is not reached (about
+0.80); the type target (>= 0.85) is reached on heldout2 and not quite on heldout (0.84):
+see docs/labelled-data.md. A drop below these floors means a change made the product
+worse; on the held-out sets, worse on conversations it was not tuned on.
+dev8 has one calm chat with an `apologize` prompt (a recovery e-mail that did not
+arrive reads as our failure), so it is not in the calm test; its false alarm is
+counted in the floor below.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ VADER_DATA = ROOT.parent / "shared" / "data" / "vader"
 @pytest.fixture(scope="module")
 def reports() -> dict[str, Report]:
     book = load_phrasebook()
-    return {name: evaluate(book, load_labelled([SETS / name])) for name in ("dev", "dev2", "dev3", "dev4", "heldout")}
+    names = ("dev", "dev2", "dev3", "dev4", "dev8", "dev9", "dev10", "heldout", "heldout2")
+    return {name: evaluate(book, load_labelled([SETS / name])) for name in names}
 
 
 def test_the_labelled_sets_are_big_enough(reports: dict[str, Report]) -> None:
@@ -42,13 +47,14 @@ def test_the_labelled_sets_are_big_enough(reports: dict[str, Report]) -> None:
         assert {r.expected_type for r in rep.results} >= {"meek", "aggressive", "vip", "ripoff", "chronic", None}
 
 
-@pytest.mark.parametrize("name", ["dev", "dev2", "dev3", "dev4"])
+@pytest.mark.parametrize("name", ["dev", "dev2", "dev3", "dev4", "dev9", "dev10"])
 def test_calm_conversations_get_no_negative_prompt(reports: dict[str, Report], name: str) -> None:
     assert reports[name].calm_with_negative == []
 
 
-@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.88, 6), ("dev2", 0.80, 7), ("dev3", 0.66, 15), ("dev4", 1.0, 1),
-                                                             ("heldout", 0.72, 8)])
+@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.92, 6), ("dev2", 0.85, 7), ("dev3", 0.70, 13), ("dev4", 1.0, 0),
+                                                             ("dev8", 1.0, 1), ("dev9", 1.0, 0), ("dev10", 1.0, 0),
+                                                             ("heldout", 0.73, 6), ("heldout2", 1.0, 2)])
 def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, recall: float,
                                         false_alarms: int) -> None:
     rep = reports[name]
@@ -56,8 +62,9 @@ def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, r
     assert rep.false_alarms <= false_alarms, f"{name} false alarms {rep.false_alarms}"
 
 
-@pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.90, 0.90), ("dev2", 0.82, 0.82), ("dev3", 0.78, 0.85),
-                                                 ("dev4", 0.96, 0.95), ("heldout", 0.78, 0.80)])
+@pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.92, 0.94), ("dev2", 0.86, 0.96), ("dev3", 0.86, 0.95),
+                                                 ("dev4", 0.98, 1.0), ("dev8", 0.87, 1.0), ("dev9", 0.98, 1.0), ("dev10", 0.90, 1.0),
+                                                 ("heldout", 0.81, 0.83), ("heldout2", 0.80, 0.85)])
 def test_mood_and_type_accuracy(reports: dict[str, Report], name: str, sign: float, types: float) -> None:
     rep = reports[name]
     assert rep.mood_sign_accuracy(1) >= sign, f"{name} mood sign {rep.mood_sign_accuracy(1):.3f}"

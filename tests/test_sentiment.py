@@ -1,0 +1,104 @@
+"""The customer-service layer over VADER, turn by turn: the issue's examples and the evidence."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assist import load_phrasebook
+from assist.engine import Engine
+from assist.errors import RuleFileError
+from assist.sentiment import VaderBase
+
+from .conftest import ROOT
+
+BOOK = load_phrasebook()
+
+
+def turn(text: str, role: str = "customer") -> dict[str, Any]:
+    engine = Engine(BOOK)
+    engine.feed({"conversation": "c", "type": "start", "ts": 0})
+    records = engine.feed({"conversation": "c", "type": "message", "ts": 5, "role": role, "text": text})
+    return next(r for r in records if r["kind"] == "turn")
+
+
+@pytest.mark.parametrize("text, role, mood", [
+    ("WHERE IS MY REFUND...!!!", "customer", "upset"),
+    ("Oh great, just great, it crashed again", "customer", "upset"),
+    ("Not good enough. I want a new pair for free", "customer", "upset"),
+    ("I'm sorry about that", "agent", "neutral"),
+])
+def test_the_issues_examples_read_right_where_bare_vader_does_not(text: str, role: str, mood: str) -> None:
+    record = turn(text, role)
+    assert record["mood"] == mood
+    bare = VaderBase().compound(text)
+    assert (bare <= -0.05) != (mood == "upset") or role == "agent"
+    assert record["evidence"]["base"] == pytest.approx(bare, abs=1e-4)
+    assert record["evidence"]["adjustments"], "the change from VADER must say what caused it"
+
+
+def test_courtesy_words_in_a_complaint_are_set_aside_with_their_evidence() -> None:
+    text = "Please, I don't need explanation of the rules. I want my 2 tickets back before the 21st."
+    record = turn(text)
+    assert VaderBase().compound(text) > 0.05  # bare VADER reads "please" as a happy word
+    assert record["mood"] == "upset"
+    aside = next(a for a in record["evidence"]["adjustments"] if a["effect"] == "courtesy words set aside")
+    assert aside["cue"] == "courtesy" and "please" in aside["quote"]
+    assert aside["after"] < aside["before"]
+
+
+@pytest.mark.parametrize("text", [
+    "Thank you so much, that was quick!",
+    "ok thanks, have a good day",
+    "lol that is funny",
+])
+def test_thanks_and_laughter_keep_their_lift(text: str) -> None:
+    record = turn(text)
+    assert record["mood"] == "positive"
+    assert not any(a["effect"] == "courtesy words set aside" for a in record["evidence"]["adjustments"])
+
+
+@pytest.mark.parametrize("text", [
+    "Please could you tell me when the store opens?",
+    "Good morning, I would like to know the status of my order 4452",
+])
+def test_a_request_positive_only_through_courtesy_is_neutral(text: str) -> None:
+    assert VaderBase().compound(text) >= 0.05
+    record = turn(text)
+    assert record["mood"] == "neutral"
+    assert any(a["effect"] == "courtesy words set aside" for a in record["evidence"]["adjustments"])
+
+
+def test_set_aside_needs_words(tmp_path: Path) -> None:
+    book = tmp_path / "phrasebooks"
+    shutil.copytree(ROOT / "phrasebooks", book)
+    (book / "cues" / "mine.yaml").write_text(
+        "cues:\n"
+        "  fillers:\n"
+        "    role: customer\n"
+        "    about: fillers\n"
+        "    max_words: 2\n"
+        "    sentiment:\n"
+        "      set_aside: always\n"
+        "    examples:\n"
+        "      match: ['um where is it']\n")
+    with pytest.raises(RuleFileError) as err:
+        load_phrasebook(book)
+    assert str(err.value) == (f"{book / 'cues' / 'mine.yaml'}:7:7: cue 'fillers': 'set_aside' takes out "
+                              "the cue's words; give it 'phrases' or 'patterns'")
+
+
+@pytest.mark.parametrize("text", ["no thats all", "I want to cancel my order", "Hi, I have a problem with my account"])
+def test_service_words_in_a_plain_turn_are_not_upset(text: str) -> None:
+    assert VaderBase().compound(text) <= -0.05  # bare VADER reads them as sad
+    record = turn(text)
+    assert record["mood"] == "neutral"
+    assert any(a["effect"] == "service words set aside" for a in record["evidence"]["adjustments"])
+
+
+@pytest.mark.parametrize("text", ["No. This is unacceptable, I want to cancel everything", "no, nobody answered me"])
+def test_service_words_in_a_complaint_stay_upset(text: str) -> None:
+    assert turn(text)["mood"] == "upset"
