@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import RuleFileError
+from .errors import LabelError, RuleFileError
 from .phrasebook import Phrasebook, load_phrasebook
 
 
@@ -116,7 +116,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not path.exists():
             print(f"assist eval: {name}: no such file or directory", file=sys.stderr)
             return 2
-        labelled = load_labelled([path])
+        try:
+            labelled = load_labelled([path])
+        except LabelError as exc:
+            print(f"assist eval: {exc}", file=sys.stderr)
+            return 2
         if not labelled:
             print(f"assist eval: {name}: no labelled conversations (a start event with 'expect')", file=sys.stderr)
             return 2
@@ -136,7 +140,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for name, rep in sets.items():
             for r in rep.results:
                 for m in r.misses:
-                    print(f"MISS {name} {r.conversation} {m['prompt']} @{m['event']}", file=sys.stderr)
+                    print(f"MISS {name} {r.conversation} {m['prompt']} @{m.get('event', 'any')}", file=sys.stderr)
                 for f in r.false_alarms:
                     print(f"FALSE {name} {r.conversation} {f['prompt']} @{f['event']}", file=sys.stderr)
                 if r.expected_type != r.predicted_type:

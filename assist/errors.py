@@ -72,3 +72,12 @@ class ConditionError(AssistError):
         self.line = line
         self.column = column
         self.token = token  # the offending name or id, to find its exact line in the file
+
+
+class LabelError(AssistError):
+    """A labelled conversation (`expect`, `mood_label`) that `assist eval` cannot score."""
+
+    def __init__(self, where: Location, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import Engine
+from .errors import LabelError, Location
 from .phrasebook import Phrasebook
 from .replay import replay
 from .sentiment import VaderBase, mood_of
@@ -123,17 +124,59 @@ class Report:
 
 
 def load_labelled(paths: list[Path]) -> list[Labelled]:
+    """Labelled conversations under `paths`; a label that cannot be scored raises LabelError."""
     files: list[Path] = []
     for p in paths:
         files.extend(sorted(p.rglob("*.jsonl")) if p.is_dir() else [p])
     out = []
     for f in files:
-        events = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
-        start = next((e for e in events if e.get("type") == "start" and "expect" in e), None)
-        if start is None:
-            continue
-        out.append(Labelled(f, start["conversation"], events, start["expect"]))
+        events: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        for number, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LabelError(Location(str(f), number, exc.colno), f"not JSON: {exc.msg}") from exc
+            if not isinstance(event, dict):
+                raise LabelError(Location(str(f), number), "each line must be a JSON object (an event)")
+            _check_labels(event, Location(str(f), number))
+            if start is None and event.get("type") == "start" and "expect" in event:
+                start = event
+            events.append(event)
+        if start is not None:
+            out.append(Labelled(f, start["conversation"], events, start["expect"]))
     return out
+
+
+def _check_labels(event: dict[str, Any], where: Location) -> None:
+    """The label fields of one event, as docs/labelled-data.md describes them."""
+    mood = event.get("mood_label")
+    if mood is not None and mood not in MOODS:
+        raise LabelError(where, f"mood_label {mood!r} is not one of {', '.join(MOODS)}")
+    if "expect" not in event:
+        return
+    expect = event["expect"]
+    if not isinstance(expect, dict):
+        raise LabelError(where, "expect must be an object: {type, calm, prompts, never}")
+    if expect.get("type") not in TYPES:
+        raise LabelError(where, f"expect.type {expect.get('type')!r} is not one of "
+                                f"{', '.join(str(t) for t in TYPES[:-1])} or null")
+    prompts = expect.get("prompts", [])
+    if not isinstance(prompts, list):
+        raise LabelError(where, "expect.prompts must be a list")
+    for i, want in enumerate(prompts):
+        if isinstance(want, str):  # a prompt id alone: expected anywhere in the conversation
+            prompts[i] = {"prompt": want}
+            continue
+        if not (isinstance(want, dict) and isinstance(want.get("prompt"), str)
+                and isinstance(want.get("event", 0), int) and isinstance(want.get("slack", 1), int)):
+            raise LabelError(where, f"expect.prompts[{i}] must be a prompt id or an object like "
+                                    f'{{"prompt": "be-firm", "event": 5, "slack": 1}}, got {json.dumps(want)}')
+    never = expect.get("never", [])
+    if not (isinstance(never, list) and all(isinstance(n, str) for n in never)):
+        raise LabelError(where, 'expect.never must be a list of prompt ids, e.g. ["no-excuses"]')
 
 
 def evaluate(phrasebook: Phrasebook, labelled: list[Labelled], vader: VaderBase | None = None) -> Report:
@@ -159,11 +202,14 @@ def _score(item: Labelled, records: list[dict[str, Any]], vader: VaderBase) -> C
     used: set[str] = set()
     for want in expect.get("prompts", []):
         slack = int(want.get("slack", 1))
-        match = next((f for f in fired if f["prompt"] == want["prompt"] and f["id"] not in used
-                      and abs(f["event"] - int(want["event"])) <= slack), None)
+
+        def near(f: dict[str, Any], want: dict[str, Any] = want, slack: int = slack) -> bool:
+            # no "event": anywhere in the conversation
+            return "event" not in want or abs(f["event"] - int(want["event"])) <= slack
+
+        match = next((f for f in fired if f["prompt"] == want["prompt"] and f["id"] not in used and near(f)), None)
         if match is None:
-            match = next((f for f in fired if f["prompt"] == want["prompt"]
-                          and abs(f["event"] - int(want["event"])) <= slack), None)
+            match = next((f for f in fired if f["prompt"] == want["prompt"] and near(f)), None)
         if match is not None:
             used.add(match["id"])
             result.hits.append(want["prompt"])

@@ -90,3 +90,26 @@ def test_eval_command_prints_tables_and_writes_html(tmp_path: Path) -> None:
     assert "| dev | 56 |" in out and "## dev: prompts" in out and "## dev: mood" in out
     page = html.read_text()
     assert page.startswith("<!doctype html>") and "<svg" in page and "http" not in page.split("<body>")[1][:2000]
+
+
+def test_eval_refuses_a_label_it_cannot_score_with_file_and_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"conversation": "b", "type": "start", "ts": 0, "expect": {"type": null, "prompts": []}}\n'
+                   '{"conversation": "b", "type": "message", "ts": 1, "role": "customer", "text": "hi",'
+                   ' "mood_label": "angry"}\n')
+    run = subprocess.run([sys.executable, "-m", "assist", "eval", str(bad)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert f"{bad}:2: mood_label 'angry' is not one of upset, neutral, positive" in run.stderr
+
+
+def test_an_expected_prompt_without_an_event_counts_anywhere_in_the_chat(tmp_path: Path) -> None:
+    chat = tmp_path / "any.jsonl"
+    chat.write_text(
+        '{"conversation": "a", "type": "start", "ts": 0, "expect": {"type": null, "prompts": ["let-them-vent"]}}\n'
+        '{"conversation": "a", "type": "message", "ts": 1, "role": "customer",'
+        ' "text": "WHERE IS MY REFUND?!!! Three weeks and NOTHING, this is a joke."}\n')
+    report = evaluate(load_phrasebook(), load_labelled([chat]))
+    assert report.recall == 1.0 and report.results[0].hits == ["let-them-vent"]
