@@ -1,14 +1,15 @@
 """The engine over the labelled conversations: recall, false alarms, mood and type, asserted.
 
-Floors are the real numbers measured when the rules were last tuned (on the dev* sets
-only), rounded down; heldout and heldout2 were written by other authors and are only
+Floors are the real numbers measured when the rules were last tuned, rounded down.
+The dev* sets were tuned on (dev5, dev7 and dev11-dev16 came from independent authors
+and were measured once before any change: their "first look" is in
+docs/labelled-data.md); heldout and heldout2 were written by other authors and are only
 measured. The issue's mood target on held-out turns (sign >= 0.90) is not reached (about
-0.80); the type target (>= 0.85) is reached on heldout2 and not quite on heldout (0.84):
-see docs/labelled-data.md. A drop below these floors means a change made the product
-worse; on the held-out sets, worse on conversations it was not tuned on.
-dev8 has one calm chat with an `apologize` prompt (a recovery e-mail that did not
-arrive reads as our failure), so it is not in the calm test; its false alarm is
-counted in the floor below.
+0.81); the type target (>= 0.85) is reached on both held-out sets. A drop below these
+floors means a change made the product worse; on the held-out sets, worse on
+conversations it was not tuned on. dev8 has one calm chat with an `apologize` prompt (a
+recovery e-mail that did not arrive reads as our failure), and heldout one, so they are
+not in the calm test; their false alarms are counted in the floors below.
 """
 
 from __future__ import annotations
@@ -26,10 +27,22 @@ SETS = DATA / "conversations"
 VADER_DATA = ROOT.parent / "shared" / "data" / "vader"
 
 
+# set: (prompt recall, false alarms at most, mood sign accuracy, type accuracy)
+FLOORS = {
+    "dev": (0.92, 6, 0.92, 0.97), "dev2": (0.85, 7, 0.86, 1.0), "dev3": (0.71, 12, 0.86, 1.0),
+    "dev4": (1.0, 0, 0.96, 1.0), "dev5": (1.0, 0, 0.88, 1.0), "dev7": (1.0, 0, 0.89, 1.0),
+    "dev8": (1.0, 1, 0.87, 1.0), "dev9": (1.0, 0, 0.98, 1.0), "dev10": (1.0, 0, 0.90, 1.0),
+    "dev11": (1.0, 0, 0.91, 0.94), "dev12": (1.0, 0, 0.88, 0.94), "dev13": (1.0, 0, 0.91, 1.0),
+    "dev14": (0.75, 0, 0.86, 0.88), "dev15": (0.80, 1, 0.87, 1.0), "dev16": (0.78, 0, 0.87, 0.88),
+    "heldout": (0.74, 6, 0.81, 0.93), "heldout2": (1.0, 0, 0.81, 0.85),
+}
+CALM_CLEAN = [name for name in FLOORS if name not in ("dev8", "heldout")]
+
+
 @pytest.fixture(scope="module")
 def reports() -> dict[str, Report]:
     book = load_phrasebook()
-    names = ("dev", "dev2", "dev3", "dev4", "dev8", "dev9", "dev10", "heldout", "heldout2")
+    names = tuple(FLOORS)
     return {name: evaluate(book, load_labelled([SETS / name])) for name in names}
 
 
@@ -47,25 +60,22 @@ def test_the_labelled_sets_are_big_enough(reports: dict[str, Report]) -> None:
         assert {r.expected_type for r in rep.results} >= {"meek", "aggressive", "vip", "ripoff", "chronic", None}
 
 
-@pytest.mark.parametrize("name", ["dev", "dev2", "dev3", "dev4", "dev9", "dev10"])
+@pytest.mark.parametrize("name", CALM_CLEAN)
 def test_calm_conversations_get_no_negative_prompt(reports: dict[str, Report], name: str) -> None:
     assert reports[name].calm_with_negative == []
 
 
-@pytest.mark.parametrize(("name", "recall", "false_alarms"), [("dev", 0.92, 6), ("dev2", 0.85, 7), ("dev3", 0.70, 13), ("dev4", 1.0, 0),
-                                                             ("dev8", 1.0, 1), ("dev9", 1.0, 0), ("dev10", 1.0, 0),
-                                                             ("heldout", 0.73, 6), ("heldout2", 1.0, 2)])
-def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str, recall: float,
-                                        false_alarms: int) -> None:
+@pytest.mark.parametrize("name", list(FLOORS))
+def test_prompt_recall_and_false_alarms(reports: dict[str, Report], name: str) -> None:
+    recall, false_alarms, _, _ = FLOORS[name]
     rep = reports[name]
     assert rep.recall >= recall, f"{name} recall {rep.recall:.3f}"
     assert rep.false_alarms <= false_alarms, f"{name} false alarms {rep.false_alarms}"
 
 
-@pytest.mark.parametrize(("name", "sign", "types"), [("dev", 0.92, 0.94), ("dev2", 0.86, 0.96), ("dev3", 0.86, 0.95),
-                                                 ("dev4", 0.98, 1.0), ("dev8", 0.87, 1.0), ("dev9", 0.98, 1.0), ("dev10", 0.90, 1.0),
-                                                 ("heldout", 0.81, 0.83), ("heldout2", 0.80, 0.85)])
-def test_mood_and_type_accuracy(reports: dict[str, Report], name: str, sign: float, types: float) -> None:
+@pytest.mark.parametrize("name", list(FLOORS))
+def test_mood_and_type_accuracy(reports: dict[str, Report], name: str) -> None:
+    _, _, sign, types = FLOORS[name]
     rep = reports[name]
     assert rep.mood_sign_accuracy(1) >= sign, f"{name} mood sign {rep.mood_sign_accuracy(1):.3f}"
     assert rep.mood_sign_accuracy(1) > rep.mood_sign_accuracy(2), "must read moods better than bare VADER"
