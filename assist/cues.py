@@ -222,9 +222,14 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[left:right]
 
 
+def straighten(text: str) -> str:
+    """`text` with straight quotes and apostrophes, the form case-sensitive patterns see."""
+    return text.translate(_QUOTES)
+
+
 def normalise(text: str) -> str:
     """Lower case with straight quotes; the same length as `text` for span mapping."""
-    straight = text.translate(_QUOTES)
+    straight = straighten(text)
     lowered = straight.lower()
     return lowered if len(lowered) == len(straight) else straight.casefold()[: len(straight)]
 
@@ -287,7 +292,7 @@ class CueLibrary:
     def detect(self, text: str, role: str) -> tuple[CueMatch, ...]:
         """Every cue of `role` found in `text`, in library order, each with its quote."""
         lowered = normalise(text)
-        original = text.translate(_QUOTES)
+        original = straighten(text)
         words = count_words(lowered)
         toks = tokens(lowered)
         spans = self._phrases[role].spans(lowered, toks)
@@ -460,6 +465,28 @@ def word_starts(pattern: re.Pattern[str]) -> frozenset[str] | None:
     repeats = tuple(x for x in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) if x)
     budget = [2000]  # bound the walk for patterns with very many alternatives
 
+    def non_word(op: Any, av: Any) -> bool:
+        """One character that can never be part of a word key (no letter, digit or apostrophe)."""
+        if op is c.LITERAL:
+            ch = chr(av)
+            return not (ch.isalnum() or ch in "'_")
+        if op is c.IN:
+            return all(non_word(o, a) or (o is c.CATEGORY and a in (c.CATEGORY_SPACE, c.CATEGORY_NOT_WORD))
+                       for o, a in av)
+        return op is c.CATEGORY and av in (c.CATEGORY_SPACE, c.CATEGORY_NOT_WORD)
+
+    def filler(op: Any, av: Any) -> bool:
+        """Any number of non-word characters (`\\s*`, `\\W*`, `[,.]?`)."""
+        return op in repeats and all(non_word(o, a) for o, a in av[2])
+
+    def sentence_start(branch: list[Any]) -> bool:
+        """An opening such as `^`, `[.!?]\\s*` or `,\\s*`: what follows begins a word."""
+        if not branch:
+            return False
+        op, av = branch[0]
+        first = (op is c.AT and av in opening) or non_word(op, av)
+        return first and all(filler(o, a) for o, a in branch[1:])
+
     def lead(items: list[Any], boundary: bool, word: str) -> set[str] | None:
         budget[0] -= 1
         if budget[0] < 0 or (not boundary and word):
@@ -482,6 +509,8 @@ def word_starts(pattern: re.Pattern[str]) -> frozenset[str] | None:
             return {word} if word else None
         if op is c.SUBPATTERN and not (av[1] or av[2]):
             return lead(list(av[3]) + rest, boundary, word)
+        if op is c.BRANCH and not word and all(sentence_start(list(b)) for b in av[1]):
+            return lead(rest, True, word)
         if op is c.BRANCH:
             out: set[str] = set()
             for branch in av[1]:
@@ -490,6 +519,8 @@ def word_starts(pattern: re.Pattern[str]) -> frozenset[str] | None:
                     return None
                 out |= sub
             return out
+        if op in repeats and boundary and not word and filler(op, av):
+            return lead(rest, boundary, word)  # `^\\W*again`: after the filler a word begins
         if op in repeats:
             low, high, body = av
             body = list(body)
