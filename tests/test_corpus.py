@@ -1,15 +1,16 @@
 """The engine over the labelled conversations: recall, false alarms, mood and type, asserted.
 
 Floors are the real numbers measured when the rules were last tuned, rounded down.
-The dev* sets were tuned on (dev5, dev7 and dev11-dev16 came from independent authors
+The dev* sets were tuned on (dev5, dev7 and dev11-dev22 came from independent authors
 and were measured once before any change: their "first look" is in
 docs/labelled-data.md); heldout and heldout2 were written by other authors and are only
 measured. The issue's mood target on held-out turns (sign >= 0.90) is not reached (about
 0.81); the type target (>= 0.85) is reached on both held-out sets. A drop below these
 floors means a change made the product worse; on the held-out sets, worse on
-conversations it was not tuned on. dev8 has one calm chat with an `apologize` prompt (a
-recovery e-mail that did not arrive reads as our failure), and heldout one, so they are
-not in the calm test; their false alarms are counted in the floors below.
+conversations it was not tuned on. dev8, dev17, dev22 and heldout each have one calm chat
+that gets a negative prompt (a plain report that reads as our failure: a recovery e-mail
+that did not arrive, a transfer "not yet received", an empty flat), so they are not in
+the calm test; their false alarms are counted in the floors below.
 """
 
 from __future__ import annotations
@@ -29,14 +30,17 @@ VADER_DATA = ROOT.parent / "shared" / "data" / "vader"
 
 # set: (prompt recall, false alarms at most, mood sign accuracy, type accuracy)
 FLOORS = {
-    "dev": (0.92, 6, 0.92, 0.97), "dev2": (0.85, 7, 0.86, 1.0), "dev3": (0.71, 12, 0.86, 1.0),
+    "dev": (0.92, 5, 0.92, 0.97), "dev2": (0.85, 5, 0.86, 1.0), "dev3": (0.70, 11, 0.86, 1.0),
     "dev4": (1.0, 0, 0.96, 1.0), "dev5": (1.0, 0, 0.88, 1.0), "dev7": (1.0, 0, 0.89, 1.0),
     "dev8": (1.0, 1, 0.87, 1.0), "dev9": (1.0, 0, 0.98, 1.0), "dev10": (1.0, 0, 0.90, 1.0),
-    "dev11": (1.0, 0, 0.91, 0.94), "dev12": (1.0, 0, 0.88, 0.94), "dev13": (1.0, 0, 0.91, 1.0),
-    "dev14": (0.75, 0, 0.86, 0.88), "dev15": (0.80, 1, 0.87, 1.0), "dev16": (0.78, 0, 0.87, 0.88),
-    "heldout": (0.74, 6, 0.81, 0.93), "heldout2": (1.0, 0, 0.81, 0.85),
+    "dev11": (1.0, 0, 0.91, 1.0), "dev12": (1.0, 0, 0.89, 1.0), "dev13": (1.0, 0, 0.91, 0.94),
+    "dev14": (0.75, 0, 0.86, 0.88), "dev15": (0.84, 0, 0.87, 1.0), "dev16": (0.78, 0, 0.88, 0.88),
+    "dev17": (0.86, 7, 0.87, 0.94), "dev18": (0.69, 0, 0.92, 0.94), "dev19": (0.75, 0, 0.84, 1.0),
+    "dev20": (0.77, 2, 0.86, 0.88), "dev21": (0.83, 1, 0.89, 0.94), "dev22": (0.72, 5, 0.84, 1.0),
+    "heldout": (0.73, 5, 0.81, 0.90), "heldout2": (1.0, 0, 0.81, 0.90),
 }
-CALM_CLEAN = [name for name in FLOORS if name not in ("dev8", "heldout")]
+# sets with one known calm chat that gets a negative prompt (counted in their false alarms)
+CALM_CLEAN = [name for name in FLOORS if name not in ("dev8", "dev17", "dev22", "heldout")]
 
 
 @pytest.fixture(scope="module")
