@@ -1,7 +1,7 @@
 """The engine over the labelled conversations: recall, false alarms, mood and type, asserted.
 
 Floors are the real numbers measured when the rules were last tuned, rounded down.
-The dev* sets were tuned on (dev5, dev7 and dev11-dev22 came from independent authors
+The dev* sets were tuned on (dev5, dev7 and dev11-dev25 came from independent authors
 and were measured once before any change: their "first look" is in
 docs/labelled-data.md); heldout and heldout2 were written by other authors and are only
 measured. The issue's mood target on held-out turns (sign >= 0.90) is not reached (about
@@ -30,13 +30,14 @@ VADER_DATA = ROOT.parent / "shared" / "data" / "vader"
 
 # set: (prompt recall, false alarms at most, mood sign accuracy, type accuracy)
 FLOORS = {
-    "dev": (0.92, 5, 0.92, 0.97), "dev2": (0.85, 5, 0.86, 1.0), "dev3": (0.70, 11, 0.86, 1.0),
+    "dev": (0.92, 5, 0.92, 0.97), "dev2": (0.86, 5, 0.86, 1.0), "dev3": (0.70, 11, 0.86, 1.0),
     "dev4": (1.0, 0, 0.96, 1.0), "dev5": (1.0, 0, 0.88, 1.0), "dev7": (1.0, 0, 0.89, 1.0),
     "dev8": (1.0, 1, 0.87, 1.0), "dev9": (1.0, 0, 0.98, 1.0), "dev10": (1.0, 0, 0.90, 1.0),
     "dev11": (1.0, 0, 0.91, 1.0), "dev12": (1.0, 0, 0.89, 1.0), "dev13": (1.0, 0, 0.91, 0.94),
-    "dev14": (0.75, 0, 0.86, 0.88), "dev15": (0.84, 0, 0.87, 1.0), "dev16": (0.78, 0, 0.88, 0.88),
-    "dev17": (0.86, 7, 0.87, 0.94), "dev18": (0.69, 0, 0.92, 0.94), "dev19": (0.75, 0, 0.84, 1.0),
+    "dev14": (0.75, 0, 0.86, 0.88), "dev15": (0.92, 0, 0.87, 1.0), "dev16": (0.78, 0, 0.88, 0.88),
+    "dev17": (0.93, 7, 0.87, 0.94), "dev18": (0.71, 0, 0.92, 0.94), "dev19": (0.75, 0, 0.84, 1.0),
     "dev20": (0.77, 2, 0.86, 0.88), "dev21": (0.83, 1, 0.89, 0.94), "dev22": (0.72, 5, 0.84, 1.0),
+    "dev23": (0.86, 1, 0.82, 1.0), "dev24": (0.71, 1, 0.82, 1.0), "dev25": (0.82, 0, 0.88, 0.94),
     "heldout": (0.73, 5, 0.81, 0.90), "heldout2": (1.0, 0, 0.81, 0.90),
 }
 # sets with one known calm chat that gets a negative prompt (counted in their false alarms)
