@@ -1,15 +1,16 @@
 """The engine over the labelled conversations: recall, false alarms, mood and type, asserted.
 
 Floors are the real numbers measured when the rules were last tuned, rounded down.
-The dev* sets were tuned on (dev5, dev7 and dev11-dev25 came from independent authors
+The dev* sets were tuned on (dev5, dev7 and dev11-dev26 came from independent authors
 and were measured once before any change: their "first look" is in
 docs/labelled-data.md); heldout and heldout2 were written by other authors and are only
 measured. The issue's mood target on held-out turns (sign >= 0.90) is not reached (about
 0.81); the type target (>= 0.85) is reached on both held-out sets. A drop below these
 floors means a change made the product worse; on the held-out sets, worse on
-conversations it was not tuned on. dev8, dev17, dev22 and heldout each have one calm chat
+conversations it was not tuned on. dev8, dev17, dev22, dev26 and heldout each have one calm chat
 that gets a negative prompt (a plain report that reads as our failure: a recovery e-mail
-that did not arrive, a transfer "not yet received", an empty flat), so they are not in
+that did not arrive, a transfer "not yet received", an empty flat, a face scan that
+"always fails"), so they are not in
 the calm test; their false alarms are counted in the floors below.
 """
 
@@ -38,10 +39,11 @@ FLOORS = {
     "dev17": (0.93, 7, 0.87, 0.94), "dev18": (0.71, 0, 0.92, 0.94), "dev19": (0.75, 0, 0.84, 1.0),
     "dev20": (0.77, 2, 0.86, 0.88), "dev21": (0.83, 1, 0.89, 0.94), "dev22": (0.72, 5, 0.84, 1.0),
     "dev23": (0.89, 1, 0.90, 1.0), "dev24": (0.71, 1, 0.84, 1.0), "dev25": (0.82, 0, 0.88, 0.94),
+    "dev26": (0.76, 5, 0.80, 0.86),
     "heldout": (0.73, 5, 0.81, 0.90), "heldout2": (1.0, 0, 0.81, 0.90),
 }
 # sets with one known calm chat that gets a negative prompt (counted in their false alarms)
-CALM_CLEAN = [name for name in FLOORS if name not in ("dev8", "dev17", "dev22", "heldout")]
+CALM_CLEAN = [name for name in FLOORS if name not in ("dev8", "dev17", "dev22", "dev26", "heldout")]
 
 
 @pytest.fixture(scope="module")
