@@ -4,7 +4,7 @@ Floors are the real numbers measured when the rules were last tuned, rounded dow
 The dev* sets were tuned on (dev5, dev7 and dev11-dev26 came from independent authors
 and were measured once before any change: their "first look" is in
 docs/labelled-data.md); heldout and heldout2 were written by other authors and are only
-measured. The issue's mood target on held-out turns (sign >= 0.90) is not reached (about
+measured (heldout3 arrived last and was measured once, at the end). The issue's mood target on held-out turns (sign >= 0.90) is not reached (about
 0.81); the type target (>= 0.85) is reached on both held-out sets. A drop below these
 floors means a change made the product worse; on the held-out sets, worse on
 conversations it was not tuned on. dev8, dev17, dev22, dev26 and heldout each have one calm chat
@@ -40,10 +40,10 @@ FLOORS = {
     "dev20": (0.77, 2, 0.86, 0.88), "dev21": (0.83, 1, 0.89, 0.94), "dev22": (0.72, 5, 0.84, 1.0),
     "dev23": (0.89, 1, 0.90, 1.0), "dev24": (0.71, 1, 0.84, 1.0), "dev25": (0.82, 0, 0.88, 0.94),
     "dev26": (0.76, 5, 0.80, 0.86),
-    "heldout": (0.73, 5, 0.81, 0.90), "heldout2": (1.0, 0, 0.81, 0.90),
+    "heldout": (0.73, 5, 0.81, 0.90), "heldout2": (1.0, 0, 0.81, 0.90), "heldout3": (0.82, 6, 0.80, 0.93),
 }
 # sets with one known calm chat that gets a negative prompt (counted in their false alarms)
-CALM_CLEAN = [name for name in FLOORS if name not in ("dev8", "dev17", "dev22", "dev26", "heldout")]
+CALM_CLEAN = [name for name in FLOORS if name not in ("dev8", "dev17", "dev22", "dev26", "heldout", "heldout3")]
 
 
 @pytest.fixture(scope="module")
