@@ -150,18 +150,16 @@ class SentimentScorer:
         if any(e.flip_positive for e in others):
             return raw  # sarcasm needs its praise words
         complaint = any(e.shift < 0 or (e.at_most is not None and e.at_most < 0) for e in others)
-        if complaint:  # courtesy in a complaint
-            aside = [(m, e) for m, e in aside if e.set_aside_when in ("in-complaints", "always")]
-            if raw <= UPSET_BELOW or not aside:
-                return raw
+        keep: tuple[str, ...]
+        if complaint:  # courtesy in a complaint, when it lifts a negative turn
+            keep, applies = ("in-complaints", "always"), raw > UPSET_BELOW
         elif raw <= UPSET_BELOW:  # service words in a plain turn: "No, that's all", "I want to cancel"
-            aside = [(m, e) for m, e in aside if e.set_aside_when == "outside-complaints"]
-            if not aside:
-                return raw
+            keep, applies = ("outside-complaints",), True
         else:  # positive only through courtesy?
-            aside = [(m, e) for m, e in aside if e.set_aside_when == "always"]
-            if raw < POSITIVE_FROM or not aside:
-                return raw
+            keep, applies = ("always",), raw >= POSITIVE_FROM
+        aside = [(m, e) for m, e in aside if e.set_aside_when in keep]
+        if not applies or not aside:
+            return raw
         rest = text
         words: list[str] = []
         for _, e in aside:
@@ -171,22 +169,15 @@ class SentimentScorer:
         if not rest.strip(" .,!?;:-"):
             return raw  # nothing but courtesy: "thanks!", "ok please"
         lowered = self._base.compound(rest)
-        if not complaint and raw <= UPSET_BELOW:
-            lowered = min(lowered, 0.0)  # neutral at most: "I want to cancel my order" is not happy either
-            if lowered > raw:
-                adjustments.append(Adjustment(aside[0][0].cue, ", ".join(dict.fromkeys(w.lower() for w in words)),
-                                              "service words set aside", raw, lowered))
-                return lowered
+        if complaint:
+            new, fairer, label = lowered, lowered < raw, "courtesy words set aside"
+        elif raw <= UPSET_BELOW:  # neutral at most: "I want to cancel my order" is not happy either
+            new = min(lowered, 0.0)
+            fairer, label = new > raw, "service words set aside"
+        else:  # positive only through courtesy: "Can you send the invoice please?"
+            new, fairer, label = max(lowered, 0.0), lowered < POSITIVE_FROM, "courtesy words set aside"
+        if not fairer:
             return raw
-        if not complaint:  # positive only through courtesy: "Can you send the invoice please?"
-            if lowered < POSITIVE_FROM:
-                lowered = max(lowered, 0.0)
-                adjustments.append(Adjustment(aside[0][0].cue, ", ".join(dict.fromkeys(w.lower() for w in words)),
-                                              "courtesy words set aside", raw, lowered))
-                return lowered
-            return raw
-        if lowered < raw:
-            adjustments.append(Adjustment(aside[0][0].cue, ", ".join(dict.fromkeys(w.lower() for w in words)),
-                                          "courtesy words set aside", raw, lowered))
-            return lowered
-        return raw
+        quote = ", ".join(dict.fromkeys(w.lower() for w in words))
+        adjustments.append(Adjustment(aside[0][0].cue, quote, label, raw, new))
+        return new
