@@ -144,6 +144,9 @@ def load_labelled(paths: list[Path]) -> list[Labelled]:
             _check_labels(event, Location(str(f), number))
             if start is None and event.get("type") == "start" and "expect" in event:
                 start = event
+                # a prompt id alone: expected anywhere in the conversation
+                prompts = event["expect"].get("prompts", [])
+                event["expect"]["prompts"] = [{"prompt": w} if isinstance(w, str) else w for w in prompts]
             events.append(event)
         if start is not None:
             out.append(Labelled(f, start["conversation"], events, start["expect"]))
@@ -168,7 +171,6 @@ def _check_labels(event: dict[str, Any], where: Location) -> None:
         raise LabelError(where, "expect.prompts must be a list")
     for i, want in enumerate(prompts):
         if isinstance(want, str):  # a prompt id alone: expected anywhere in the conversation
-            prompts[i] = {"prompt": want}
             continue
         if not (isinstance(want, dict) and isinstance(want.get("prompt"), str)
                 and isinstance(want.get("event", 0), int) and isinstance(want.get("slack", 1), int)):
@@ -202,14 +204,9 @@ def _score(item: Labelled, records: list[dict[str, Any]], vader: VaderBase) -> C
     used: set[str] = set()
     for want in expect.get("prompts", []):
         slack = int(want.get("slack", 1))
-
-        def near(f: dict[str, Any], want: dict[str, Any] = want, slack: int = slack) -> bool:
-            # no "event": anywhere in the conversation
-            return "event" not in want or abs(f["event"] - int(want["event"])) <= slack
-
-        match = next((f for f in fired if f["prompt"] == want["prompt"] and f["id"] not in used and near(f)), None)
-        if match is None:
-            match = next((f for f in fired if f["prompt"] == want["prompt"] and near(f)), None)
+        near = [f for f in fired if f["prompt"] == want["prompt"]  # no "event": anywhere in the chat
+                and ("event" not in want or abs(f["event"] - int(want["event"])) <= slack)]
+        match = next((f for f in near if f["id"] not in used), near[0] if near else None)
         if match is not None:
             used.add(match["id"])
             result.hits.append(want["prompt"])
