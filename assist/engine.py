@@ -453,6 +453,8 @@ class Engine:
                 due = start + entry.after
             elif entry.every is not None:
                 due = last[1] + entry.every
+                if due <= last[1]:  # a clock so far out (ts >= 2**53 s) that `every` no longer moves it
+                    continue
             else:
                 continue
             if best is None or due < best[0]:

@@ -231,3 +231,25 @@ def test_a_hold_stamped_on_another_clock_does_not_hang_the_timers(engine: Engine
     hold = prompts(fired, "hold-update")
     assert 1 <= len(hold) <= 5 and hold[-1]["ts"] <= 1.8e9
     assert engine.next_due() is not None and engine.next_due() > 1.8e9
+
+
+@pytest.mark.parametrize("ts", [1e18, 1e300])
+def test_a_repeating_timer_at_an_absurd_clock_fires_once_instead_of_spinning(engine: Engine, ts: float) -> None:
+    """From about 2**53 s a 60 s repeat no longer moves a float: the hold timer must not loop
+    (found by the fuzz test; a hostile `ts` would otherwise hang the process)."""
+    import signal
+
+    def hung(signum: int, frame: object) -> None:
+        raise AssertionError("the timers did not stop")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        engine.feed({"conversation": "far", "type": "start", "ts": ts})
+        engine.feed({"conversation": "far", "type": "message", "role": "agent", "ts": ts,
+                     "text": "Let me check that, one moment."})
+        fired = [r["prompt"] for r in engine.finish() if r["kind"] == "prompt"]
+        assert fired.count("hold-update") == 1
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
