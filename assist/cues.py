@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Issue, Location, RuleFileError
+from .prefilter import PatternSet
 from .schema import Field, read_mapping
 from .yamlsrc import describe, load_yaml, value_where, where
 
@@ -89,21 +90,12 @@ class CueMatch:
 
 
 @dataclass(frozen=True)
-class Pattern:
-    """One regular expression, with what `CueLibrary.detect` checks before running it."""
-
-    regex: re.Pattern[str]
-    needle: str | None  # a literal every match contains
-    starts: frozenset[str] | None = None  # first 3 letters of the word every match starts with
-
-
-@dataclass(frozen=True)
 class Cue:
     id: str
     role: str
     about: str
     phrases: tuple[str, ...]
-    patterns: tuple[Pattern, ...]
+    patterns: tuple[re.Pattern[str], ...]
     unless: re.Pattern[str] | None
     case_sensitive: bool
     max_words: int | None
@@ -115,7 +107,7 @@ class Cue:
     where: Location
 
     def find(self, original: str, lowered: str, words: int,
-             phrase_spans: Iterable[tuple[int, int]], patterns: Iterable[Pattern]) -> CueMatch | None:
+             phrase_spans: Iterable[tuple[int, int]], patterns: Iterable[re.Pattern[str]]) -> CueMatch | None:
         """The first quote of this cue in a turn, or None.
 
         `phrase_spans` are where this cue's phrases occur and `patterns` the ones worth
@@ -136,7 +128,7 @@ class Cue:
                 break
         haystack = original if self.case_sensitive else lowered
         for pattern in patterns:
-            for m in pattern.regex.finditer(haystack):
+            for m in pattern.finditer(haystack):
                 if best is not None and m.start() >= best[0]:
                     break
                 if self._kept(lowered, m.start(), m.end()):
@@ -265,28 +257,18 @@ class CueLibrary:
             for role in ("customer", "agent")
         }
         self._phrases: dict[str, PhraseIndex] = {}
-        # per role: every (cue, pattern) in order; patterns by the word starts they need;
-        # patterns with no such filter (checked by needle, or always run)
-        self._patterns: dict[str, list[tuple[Cue, Pattern]]] = {}
-        self._by_start: dict[str, dict[str, list[int]]] = {}
-        self._always: dict[str, list[int]] = {}
+        # per role and haystack (lowered text; original letters for case-sensitive cues):
+        # every (cue, pattern), and one RE2 set over them that says which may match a turn
+        self._patterns: dict[tuple[str, bool], tuple[list[tuple[Cue, re.Pattern[str]]], PatternSet]] = {}
         self._bare: dict[str, tuple[Cue, ...]] = {}  # cues of gates alone
         for role, cues in self._by_role.items():
             index = self._phrases[role] = PhraseIndex()
-            flat = self._patterns[role] = []
-            by_start = self._by_start[role] = {}
-            always = self._always[role] = []
             for cue in cues:
                 for phrase in cue.phrases:
                     index.add(phrase, cue.id)
-                for pattern in cue.patterns:
-                    j = len(flat)
-                    flat.append((cue, pattern))
-                    if pattern.starts is None:
-                        always.append(j)
-                    else:
-                        for start in pattern.starts:
-                            by_start.setdefault(start, []).append(j)
+            for case in (False, True):
+                flat = [(cue, pattern) for cue in cues if cue.case_sensitive == case for pattern in cue.patterns]
+                self._patterns[role, case] = (flat, PatternSet([pattern for _, pattern in flat]))
             self._bare[role] = tuple(c for c in cues if not c.phrases and not c.patterns)
 
     def detect(self, text: str, role: str) -> tuple[CueMatch, ...]:
@@ -294,21 +276,12 @@ class CueLibrary:
         lowered = normalise(text)
         original = straighten(text)
         words = count_words(lowered)
-        toks = tokens(lowered)
-        spans = self._phrases[role].spans(lowered, toks)
-        flat = self._patterns[role]
-        chosen: set[int] = set()
-        by_start = self._by_start[role]
-        for start in {t[2][:3] for t in toks}:
-            chosen.update(by_start.get(start, ()))
-        for j in self._always[role]:
-            cue, pattern = flat[j]
-            if pattern.needle is None or pattern.needle in (original if cue.case_sensitive else lowered):
-                chosen.add(j)
-        candidates: dict[str, list[Pattern]] = {}
-        for j in sorted(chosen):
-            cue, pattern = flat[j]
-            if pattern.needle is None or pattern.needle in (original if cue.case_sensitive else lowered):
+        spans = self._phrases[role].spans(lowered, tokens(lowered))
+        candidates: dict[str, list[re.Pattern[str]]] = {}
+        for case, haystack in ((False, lowered), (True, original)):
+            flat, patterns = self._patterns[role, case]
+            for j in patterns.candidates(haystack):
+                cue, pattern = flat[j]
                 candidates.setdefault(cue.id, []).append(pattern)
         for cue_id in spans:
             candidates.setdefault(cue_id, [])
@@ -360,40 +333,6 @@ def _compile(file: str, node: Any, key: str, sources: list[str], issues: list[Is
     """One alternation of `sources` (for `unless`); each bad regex is reported at its own line."""
     good = _compile_each(file, node, key, sources, issues, what=what)
     return re.compile("|".join(f"(?:{p.pattern})" for p in good)) if good else None
-
-
-def needle(pattern: re.Pattern[str]) -> str | None:
-    """The longest literal text every match of `pattern` must contain (3+ characters), if any."""
-    from re import _constants as c  # type: ignore[attr-defined]
-    from re import _parser  # type: ignore[attr-defined]
-
-    if pattern.flags & re.IGNORECASE:
-        return None
-    runs: list[str] = []
-    current: list[str] = []
-
-    def flush() -> None:
-        if current:
-            runs.append("".join(current))
-            current.clear()
-
-    def walk(seq: Any) -> None:
-        for op, av in seq:
-            if op is c.LITERAL:
-                current.append(chr(av))
-            elif op is c.AT:
-                continue  # zero-width: \b, ^, $ do not break a literal run
-            elif op is c.SUBPATTERN and not (av[1] or av[2]):
-                walk(av[3])
-            else:
-                flush()
-    try:
-        walk(_parser.parse(pattern.pattern, pattern.flags))
-    except Exception:  # an exotic construct: no needle, the regex always runs
-        return None
-    flush()
-    best = max(runs, key=len, default="")
-    return best if len(best) >= 3 else None
 
 
 EXPANSION_LIMIT = 400
@@ -448,100 +387,6 @@ def expand(pattern: re.Pattern[str]) -> list[str] | None:
         return out
 
     return seq(tree[1:-1])
-
-
-def word_starts(pattern: re.Pattern[str]) -> frozenset[str] | None:
-    """The first 3 letters of the word each match must begin with, when the pattern says so.
-
-    Only for patterns that open with a word boundary (or ^) and then literal letters,
-    through groups, alternatives and optional parts; None (no filter) for anything else.
-    Apostrophes are skipped, as in the word keys of a turn ("it'?s" begins "its"). A
-    turn none of whose words begins so cannot match, and the regex is not run at all.
-    """
-    from re import _constants as c  # type: ignore[attr-defined]
-    from re import _parser  # type: ignore[attr-defined]
-
-    opening = (c.AT_BOUNDARY, c.AT_BEGINNING, c.AT_BEGINNING_STRING)
-    repeats = tuple(x for x in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) if x)
-    budget = [2000]  # bound the walk for patterns with very many alternatives
-
-    def non_word(op: Any, av: Any) -> bool:
-        """One character that can never be part of a word key (no letter, digit or apostrophe)."""
-        if op is c.LITERAL:
-            ch = chr(av)
-            return not (ch.isalnum() or ch in "'_")
-        if op is c.IN:
-            return all(non_word(o, a) or (o is c.CATEGORY and a in (c.CATEGORY_SPACE, c.CATEGORY_NOT_WORD))
-                       for o, a in av)
-        return op is c.CATEGORY and av in (c.CATEGORY_SPACE, c.CATEGORY_NOT_WORD)
-
-    def filler(op: Any, av: Any) -> bool:
-        """Any number of non-word characters (`\\s*`, `\\W*`, `[,.]?`)."""
-        return op in repeats and all(non_word(o, a) for o, a in av[2])
-
-    def sentence_start(branch: list[Any]) -> bool:
-        """An opening such as `^`, `[.!?]\\s*` or `,\\s*`: what follows begins a word."""
-        if not branch:
-            return False
-        op, av = branch[0]
-        first = (op is c.AT and av in opening) or non_word(op, av)
-        return first and all(filler(o, a) for o, a in branch[1:])
-
-    def lead(items: list[Any], boundary: bool, word: str) -> set[str] | None:
-        budget[0] -= 1
-        if budget[0] < 0 or (not boundary and word):
-            return None
-        if len(word) >= 3:
-            return {word[:3]}
-        if not items:
-            return None  # the match may end inside a longer word
-        (op, av), rest = items[0], items[1:]
-        if op is c.AT:
-            if not word:
-                return lead(rest, boundary or av in opening, word)
-            return {word} if av in (c.AT_BOUNDARY, c.AT_END, c.AT_END_STRING) else None
-        if op is c.LITERAL:
-            ch = chr(av)
-            if ch == "'":
-                return lead(rest, boundary, word)
-            if ch.isascii() and ch.isalnum():
-                return lead(rest, boundary, word + ch)
-            return {word} if word else None
-        if op is c.SUBPATTERN and not (av[1] or av[2]):
-            return lead(list(av[3]) + rest, boundary, word)
-        if op is c.BRANCH and not word and all(sentence_start(list(b)) for b in av[1]):
-            return lead(rest, True, word)
-        if op is c.BRANCH:
-            out: set[str] = set()
-            for branch in av[1]:
-                sub = lead(list(branch) + rest, boundary, word)
-                if sub is None:
-                    return None
-                out |= sub
-            return out
-        if op in repeats and boundary and not word and filler(op, av):
-            return lead(rest, boundary, word)  # `^\\W*again`: after the filler a word begins
-        if op in repeats:
-            low, high, body = av
-            body = list(body)
-            if body == [(c.LITERAL, ord("'"))]:
-                return lead(rest, boundary, word)
-            if high > 1:
-                return None
-            once = lead(body + rest, boundary, word)
-            if low >= 1 or once is None:
-                return once
-            skipped = lead(rest, boundary, word)
-            return None if skipped is None else once | skipped
-        return None
-
-    if pattern.flags & re.IGNORECASE:
-        return None
-    try:
-        found = lead(list(_parser.parse(pattern.pattern, pattern.flags)), False, "")
-    except Exception:
-        return None
-    return frozenset(found) if found else None
 
 
 def _aside_regex(phrases: Iterable[str], patterns: Iterable[re.Pattern[str]] = ()) -> re.Pattern[str]:
@@ -605,7 +450,7 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
         return None
     return Cue(
         id=cue_id, role=values["role"], about=values["about"], phrases=tuple(indexed),
-        patterns=tuple(Pattern(p, needle(p), None if case else word_starts(p)) for p in compiled), unless=unless,
+        patterns=tuple(compiled), unless=unless,
         case_sensitive=case, max_words=values.get("max_words"), min_words=values.get("min_words"),
         min_caps_ratio=values.get("min_caps_ratio"), sentiment=effect,
         match_examples=tuple(ex.get("match", [])), no_match_examples=tuple(ex.get("no_match", [])),

@@ -1,8 +1,8 @@
-"""The detector's shortcuts never hide a match: a pattern skipped for a turn cannot match it.
+"""The detector's RE2 prefilter never hides a match: a pattern it does not report cannot match.
 
-`CueLibrary.detect` runs a pattern only when the turn has a word beginning with one of
-the pattern's `starts` and contains its `needle`. Over a sample of every labelled turn,
-each pattern that matches a turn must also pass both checks for it.
+`CueLibrary.detect` runs a cue pattern only when the pattern's widened form (see
+`assist/prefilter.py`) matches the turn in RE2's sets. Over every labelled turn, and over
+generated text, each pattern that matches a turn must be among the candidates.
 """
 
 from __future__ import annotations
@@ -10,45 +10,115 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+import re2
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from assist import load_phrasebook
-from assist.cues import normalise, straighten, tokens, word_starts
+from assist.cues import normalise, straighten
+from assist.prefilter import PatternSet, Unwidenable, widen
 
 from .conftest import DATA
 
 BOOK = load_phrasebook()
 
 
-def sample_turns(every: int = 5) -> list[str]:
+def labelled_turns() -> list[str]:
     texts = []
     for path in sorted((DATA / "conversations").rglob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             event = json.loads(line)
             if event.get("type") == "message":
                 texts.append(event["text"])
-    return texts[::every]
+    return texts
 
 
-def test_a_pattern_that_matches_a_turn_is_never_filtered_out() -> None:
+def library_sets() -> list[tuple[bool, list[re.Pattern[str]], PatternSet]]:
+    lib = BOOK.cues
+    out = []
+    for role in ("customer", "agent"):
+        for case in (False, True):
+            flat, patterns = lib._patterns[role, case]  # noqa: SLF001 - the detector's own sets
+            out.append((case, [p for _, p in flat], patterns))
+    return out
+
+
+SETS = library_sets()
+
+
+def missed(text: str) -> list[str]:
+    """Patterns that match `text` but are not among the prefilter's candidates."""
+    lowered, original = normalise(text), straighten(text)
+    out = []
+    for case, patterns, pset in SETS:
+        haystack = original if case else lowered
+        reported = set(pset.candidates(haystack))
+        out += [p.pattern for i, p in enumerate(patterns) if i not in reported and p.search(haystack)]
+    return out
+
+
+def test_every_library_pattern_can_be_widened() -> None:
+    assert all(not pset.always for _, _, pset in SETS)
+    assert sum(pset.size for _, _, pset in SETS) > 400
+
+
+def test_a_pattern_that_matches_a_labelled_turn_is_never_filtered_out() -> None:
     checked = 0
-    for text in sample_turns():
-        lowered = normalise(text)
-        original = straighten(text)
-        starts = {t[2][:3] for t in tokens(lowered)}
-        for cue in BOOK.cues.cues.values():
-            haystack = original if cue.case_sensitive else lowered
-            for pattern in cue.patterns:
-                if not pattern.regex.search(haystack):
-                    continue
-                checked += 1
-                assert pattern.needle is None or pattern.needle in haystack, (cue.id, pattern.regex.pattern, text)
-                assert pattern.starts is None or pattern.starts & starts, (cue.id, pattern.regex.pattern, text)
-    assert checked > 500
+    for text in labelled_turns():
+        assert missed(text) == [], text
+        checked += 1
+    assert checked > 6000
 
 
-def test_sentence_openings_lead_to_the_first_word() -> None:
-    assert word_starts(re.compile(r"(?:^|[.!?,]\s*)again,? (?:my|our)\b")) == {"aga"}
-    assert word_starts(re.compile(r"^\W*if\b[^.!?]{0,50}\?")) == {"if"}
-    assert word_starts(re.compile(r"(?:^|[.!?]\s*)(?:oh,? )?if\b")) == {"oh", "if"}
-    # an opening that may match nothing does not prove a word begins there
-    assert word_starts(re.compile(r"(?:^|\s*)again")) is None
-    assert word_starts(re.compile(r"(?:^|x)again")) is None
+def test_the_prefilter_lets_few_patterns_through() -> None:
+    turns = labelled_turns()[::7]
+    reported = sum(len(pset.candidates(normalise(t))) for t in turns for case, _, pset in SETS if not case)
+    total = sum(pset.size for case, _, pset in SETS if not case)
+    assert reported / len(turns) < total / 20  # most turns meet a handful of patterns, not hundreds
+
+
+PIECES = st.sampled_from(["i", "you", "again", "never", "refund", "charged", "twice", "two times", "still",
+                          "not", "waiting", "thank you", "great", "perfect", "!", "?", ".", ",", "'", "  ",
+                          "ll", "don't", "ÉTÉ", "über", "🙂", "\n", "3", "days", "for", "the", "me", "my"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, min_size=1, max_size=14).map(" ".join))
+def test_generated_text_never_hides_a_match(text: str) -> None:
+    assert missed(text) == []
+
+
+def test_widening_keeps_what_the_python_pattern_matches() -> None:
+    cases = [
+        (r"(?<![\w'])again(?![\w'])", ["again", "so again.", "é again"]),
+        (r"\bcharged?\b (?:\w+ ){0,2}twice", ["you charged me twice", "charge them all twice"]),
+        (r"^(?:(?!\bno\b)[\s\S]){0,300}?\bperfect\b", ["that is perfect", "perfect"]),
+        (r"\W+again", ["!!again", "\u00a0again"]),
+        (r"[^\w\s]{2,}", ["?!", "🙂🙂"]),
+        (r"\s+", ["\u2003", "\x1c", "\u3000"]),
+        (r"(a)\1", ["aa"]),
+        (r"(?>ab|a)c", ["ac", "abc"]),
+        (r"x++y", ["xxy"]),
+        (r"\d{3,}", ["١٢٣", "123"]),
+        (r"(?i)Refund", ["REFUND", "refund"]),
+    ]
+    for source, texts in cases:
+        rset = re2.compile(widen(re.compile(source)))
+        for text in texts:
+            assert re.search(source, text), (source, text)
+            assert rset.search(text), (source, widen(re.compile(source)), text)
+
+
+def test_a_construct_without_widening_is_run_every_time() -> None:
+    pset = PatternSet([re.compile(r"refund"), re.compile(r"x", re.ASCII)])  # ASCII: no safe widening
+    assert pset.always == [1]
+    assert pset.candidates("no match here") == [1]
+    assert pset.candidates("my refund") == [0, 1]
+    with pytest.raises(Unwidenable):
+        widen(re.compile(r"x", re.ASCII))
+
+
+def test_text_re2_cannot_read_runs_every_pattern() -> None:
+    pset = PatternSet([re.compile(r"refund"), re.compile(r"again")])
+    assert pset.candidates("lone \ud800 surrogate") == [0, 1]

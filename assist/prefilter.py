@@ -1,0 +1,196 @@
+"""Which cue patterns can match a turn, for all of them in one pass (RE2's automaton).
+
+A turn meets about four hundred cue patterns. Python's `re` runs them one at a time;
+RE2's `Set` compiles many patterns into one automaton and reports, in one pass over the
+text, which of them match. RE2 has no lookaround, backreferences, atomic groups or
+possessive quantifiers, and its `\\w`, `\\s` and `\\b` are ASCII, so each pattern is first
+*widened*: rewritten as an RE2 pattern that matches every text the Python pattern
+matches, and perhaps more. Lookarounds and word boundaries are dropped, `\\W` and `\\S`
+become any character, `\\w` becomes any letter, digit or underscore, long counted repeats
+become open ones. The set can therefore only err on the safe side: a pattern it does not
+report cannot match the turn and is not run; a pattern it reports is run by `re`, which
+finds the real match and its quote. A pattern that cannot be widened is run on every
+turn.
+
+RE2 gives up on a text when its automaton runs out of memory; a pattern that matches
+every text is compiled into each set as a witness, so a pass that lost the witness is
+known to have failed, and then every pattern is run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from re import _constants as c  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
+from typing import Any
+
+import re2  # type: ignore[import-untyped]
+
+ANY_CHAR = r"[\x{0}-\x{10FFFF}]"
+WORD_CHAR = r"\p{L}\p{N}_"  # Python's \w is letters and numbers (str.isalnum) and "_"
+SPACE_CHAR = r"\t-\r\x{1c}-\x{20}\x{85}\x{a0}\p{Z}"  # every character str.isspace() accepts
+EXACT_REPEAT_UP_TO = 4  # longer counted repeats become open ones: a smaller automaton
+MAX_MEM = 64 << 20
+GROUP = 64  # patterns per RE2 set (see PatternSet)
+WITNESS = 0  # the set index of the pattern that matches every text
+
+
+class Unwidenable(Exception):
+    """A construct the widening does not know; the pattern is run on every turn."""
+
+
+def widen(pattern: re.Pattern[str]) -> str:
+    """An RE2 pattern that matches (at least) every text `pattern` matches.
+
+    Raises Unwidenable for a construct it cannot rewrite safely.
+    """
+    if pattern.flags & ~(re.UNICODE | re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE):
+        raise Unwidenable(f"flags {pattern.flags}")
+    try:
+        tree = _parser.parse(pattern.pattern, pattern.flags)
+    except Exception as exc:  # noqa: BLE001 - any parser trouble: no widening
+        raise Unwidenable(str(exc)) from exc
+    body = _sequence(tree, multiline=bool(pattern.flags & re.MULTILINE))
+    return f"(?i){body}" if pattern.flags & re.IGNORECASE else body
+
+
+def _sequence(items: Any, multiline: bool) -> str:
+    return "".join(_item(op, av, multiline) for op, av in items)
+
+
+def _char(code: int) -> str:
+    ch = chr(code)
+    return ch if ch.isascii() and ch.isalnum() else rf"\x{{{code:x}}}"
+
+
+def _category(av: Any) -> str | None:
+    """A class body for a category, or None for 'any character'."""
+    if av is c.CATEGORY_DIGIT:
+        return r"\p{Nd}"
+    if av is c.CATEGORY_NOT_DIGIT:
+        return r"\P{Nd}"
+    if av is c.CATEGORY_WORD:
+        return WORD_CHAR
+    if av is c.CATEGORY_SPACE:
+        return SPACE_CHAR
+    if av in (c.CATEGORY_NOT_WORD, c.CATEGORY_NOT_SPACE):
+        return None  # their exact complements are not worth the risk: any character
+    raise Unwidenable(f"category {av}")
+
+
+def _klass(items: Any) -> str:
+    negate = bool(items) and items[0][0] is c.NEGATE
+    body = []
+    for op, av in items[1:] if negate else items:
+        if op is c.LITERAL:
+            body.append(_char(av))
+        elif op is c.RANGE:
+            body.append(f"{_char(av[0])}-{_char(av[1])}")
+        elif op is c.CATEGORY:
+            part = _category(av)
+            if part is None:
+                return ANY_CHAR  # [^...] of it or [...] with it: any character is a superset
+            if negate and av in (c.CATEGORY_WORD, c.CATEGORY_SPACE):
+                return ANY_CHAR  # the complement of a widened class would be narrower
+            body.append(part)
+        else:
+            raise Unwidenable(f"class item {op}")
+    if not body:
+        return ANY_CHAR
+    return f"[{'^' if negate else ''}{''.join(body)}]"
+
+
+def _repeat(low: int, high: int, body: str) -> str:
+    group = f"(?:{body})"
+    if high == c.MAXREPEAT or high > EXACT_REPEAT_UP_TO:
+        return f"{group}*" if low == 0 else f"{group}+"
+    return f"{group}{{{low},{high}}}"
+
+
+def _item(op: Any, av: Any, multiline: bool) -> str:
+    if op is c.LITERAL:
+        return _char(av)
+    if op is c.NOT_LITERAL:
+        return f"[^{_char(av)}]"
+    if op is c.ANY:
+        return ANY_CHAR
+    if op is c.IN:
+        return _klass(av)
+    if op is c.CATEGORY:
+        part = _category(av)
+        return ANY_CHAR if part is None else f"[{part}]"
+    if op is c.AT:
+        if av in (c.AT_BEGINNING_STRING,) or (av is c.AT_BEGINNING and not multiline):
+            return "^"
+        return ""  # \b, \B, $, \Z and multi-line ^: dropped (matching more)
+    if op is c.BRANCH:
+        return "(?:" + "|".join(_sequence(b, multiline) for b in av[1]) + ")"
+    if op is c.SUBPATTERN:
+        _group, add, _delete, sub = av
+        inner = _sequence(sub, multiline or bool(add & re.MULTILINE))
+        return f"(?i:{inner})" if add & re.IGNORECASE else f"(?:{inner})"
+    if op is c.ATOMIC_GROUP:
+        return f"(?:{_sequence(av, multiline)})"
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        low, high, sub = av
+        return _repeat(low, high, _sequence(sub, multiline))
+    if op in (c.ASSERT, c.ASSERT_NOT):
+        return ""  # lookaround: dropped (matching more)
+    if op is c.GROUPREF:
+        return f"{ANY_CHAR}*"
+    if op is c.GROUPREF_EXISTS:
+        _group, yes, no = av
+        return f"(?:{_sequence(yes, multiline)}|{_sequence(no, multiline) if no else ''})"
+    raise Unwidenable(f"operator {op}")
+
+
+class PatternSet:
+    """Patterns for one haystack (lowered or original text), in RE2 sets of at most GROUP each.
+
+    One set for all patterns would be one pass, but its automaton's states multiply: on
+    the cue library, one set of ~480 patterns took 1.5 ms a turn, eight sets of 64 took
+    24 us together (bench/README.md).
+    """
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        self.size = len(patterns)
+        self.always: list[int] = []  # positions of patterns that could not be widened
+        widened: list[tuple[int, str]] = []
+        for i, pattern in enumerate(patterns):
+            try:
+                widened.append((i, widen(pattern)))
+            except Unwidenable:
+                self.always.append(i)
+        # per set: the set, and set index -> position in `patterns` (index 0 is the witness)
+        self._sets: list[tuple[Any, dict[int, int]]] = []
+        for start in range(0, len(widened), GROUP):
+            options = re2.Options()
+            options.max_mem = MAX_MEM
+            options.log_errors = False
+            rset = re2.Set.SearchSet(options)
+            rset.Add("")  # the witness: matches every text
+            index: dict[int, int] = {}
+            for i, source in widened[start:start + GROUP]:
+                try:
+                    index[rset.Add(source)] = i
+                except re2.error:  # a widening RE2 still refuses: run it every time
+                    self.always.append(i)
+            rset.Compile()
+            self._sets.append((rset, index))
+        self.always.sort()
+
+    def candidates(self, text: str) -> list[int]:
+        """Positions of the patterns that may match `text`, in order."""
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no widening holds, run everything
+            return list(range(self.size))
+        found = list(self.always)
+        for rset, index in self._sets:
+            hits = rset.Match(data)
+            if not hits or hits[0] != 0 and WITNESS not in hits:
+                return list(range(self.size))  # RE2 gave up on this text
+            found.extend(index[j] for j in hits if j != WITNESS)
+        found.sort()
+        return found
