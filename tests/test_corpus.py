@@ -4,10 +4,11 @@ Floors are the real numbers measured when the rules were last tuned, rounded dow
 The dev* sets were tuned on (dev5, dev7 and dev11-dev26 came from independent authors
 and were measured once before any change: their "first look" is in
 docs/labelled-data.md); heldout and heldout2 were written by other authors and are only
-measured (heldout3 arrived last and was measured once, at the end). The issue's mood target on held-out turns (sign >= 0.90) is not reached (about
-0.81); the type target (>= 0.85) is reached on both held-out sets. A drop below these
+measured (heldout3, and later heldout4 and heldout5, were measured once on arrival and
+never tuned on). The issue's mood target on held-out turns (sign >= 0.90) is not reached
+(0.80-0.84); the type target (>= 0.85) is reached on all five held-out sets. A drop below these
 floors means a change made the product worse; on the held-out sets, worse on
-conversations it was not tuned on. dev8, dev17, dev22, dev26 and heldout each have one calm chat
+conversations it was not tuned on. dev8, dev17, dev22, dev26, heldout and heldout5 each have one calm chat (heldout3 two)
 that gets a negative prompt (a plain report that reads as our failure: a recovery e-mail
 that did not arrive, a transfer "not yet received", an empty flat, a face scan that
 "always fails"), so they are not in
@@ -41,9 +42,11 @@ FLOORS = {
     "dev23": (0.89, 1, 0.90, 1.0), "dev24": (0.71, 1, 0.84, 1.0), "dev25": (0.82, 0, 0.88, 0.94),
     "dev26": (0.76, 5, 0.80, 0.86),
     "heldout": (0.73, 5, 0.81, 0.90), "heldout2": (1.0, 0, 0.81, 0.90), "heldout3": (0.82, 6, 0.80, 0.93),
+    "heldout4": (0.75, 0, 0.83, 0.95), "heldout5": (0.77, 1, 0.83, 0.95),
 }
 # sets with one known calm chat that gets a negative prompt (counted in their false alarms)
-CALM_CLEAN = [name for name in FLOORS if name not in ("dev8", "dev17", "dev22", "dev26", "heldout", "heldout3")]
+CALM_CLEAN = [name for name in FLOORS
+              if name not in ("dev8", "dev17", "dev22", "dev26", "heldout", "heldout3", "heldout5")]
 
 
 @pytest.fixture(scope="module")
