@@ -85,21 +85,21 @@ class Profiler:
     def update(self, context: Mapping[str, Any], said: Mapping[str, int],
                quotes: Mapping[str, tuple[int, str]], about: Mapping[str, str]) -> TypeEstimate:
         scores: dict[str, float] = {}
-        reasons: dict[str, list[tuple[float, Evidence]]] = {}
+        # per type: (weight, cue id or the signal that fired); evidence is written for the top type only
+        reasons: dict[str, list[tuple[float, str | Signal]]] = {}
         for label, rule in self.rules.types.items():
             total = 0.0
-            why: list[tuple[float, Evidence]] = []
+            why: list[tuple[float, str | Signal]] = []
             for cue, weight in rule.cues.items():
                 n = said.get(cue, 0)
                 if n:
                     part = weight * (2.0 - 0.5 ** (n - 1))
                     total += part
-                    event, quote = quotes.get(cue, (0, ""))
-                    why.append((part, Evidence(event, quote, f"{cue}: {about.get(cue, cue)}")))
+                    why.append((part, cue))
             for signal in rule.signals:
                 if signal.when(context):
                     total += signal.weight
-                    why.append((signal.weight, Evidence(0, _render(signal.why, context), "profile/trend")))
+                    why.append((signal.weight, signal))
             scores[label] = total
             reasons[label] = why
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
@@ -115,10 +115,20 @@ class Profiler:
                 self.estimate = TypeEstimate()
                 return self.estimate
         assert top is not None
-        evidence = tuple(e for _, e in sorted(reasons[top], key=lambda pe: -pe[0])[:4])
+        evidence = tuple(_evidence(reason, context, quotes, about)
+                         for _, reason in sorted(reasons[top], key=lambda pr: -pr[0])[:4])
         confidence = top_score / (top_score + runner_up + 1.0)
         self.estimate = TypeEstimate(top, top_score, confidence, evidence)
         return self.estimate
+
+
+def _evidence(reason: str | Signal, context: Mapping[str, Any], quotes: Mapping[str, tuple[int, str]],
+              about: Mapping[str, str]) -> Evidence:
+    """The evidence record for one reason behind a type: a cue's quote, or a signal's `why`."""
+    if isinstance(reason, Signal):
+        return Evidence(0, _render(reason.why, context), "profile/trend")
+    event, quote = quotes.get(reason, (0, ""))
+    return Evidence(event, quote, f"{reason}: {about.get(reason, reason)}")
 
 
 def _render(template: str, context: Mapping[str, Any]) -> str:

@@ -164,8 +164,12 @@ class SentimentScorer:
         words: list[str] = []
         for _, e in aside:
             assert e.set_aside is not None
-            words.extend(m.group(0) for m in e.set_aside.finditer(rest))
-            rest = e.set_aside.sub(" ", rest)
+            pieces, last = [], 0
+            for m in e.set_aside.finditer(rest):  # one pass: the words, and the text without them
+                words.append(m.group(0))
+                pieces += [rest[last:m.start()], " "]
+                last = m.end()
+            rest = "".join(pieces) + rest[last:]
         if not rest.strip(" .,!?;:-"):
             return raw  # nothing but courtesy: "thanks!", "ok please"
         lowered = self._base.compound(rest)

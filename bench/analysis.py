@@ -9,6 +9,9 @@
    interleaved): events/s, and its ratio to bare VADER scoring the same messages.
 3. Engine memory per open conversation: tracemalloc over N open conversations that
    have each had a typical chat so far. Target <= 20 KB.
+4. Process memory (RSS, Linux): after loading the phrasebook, and after all of the
+   above. It includes what tracemalloc cannot see: RE2's automata and their DFA caches
+   (assist/prefilter.py), which belong to the process, not to a conversation.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import random
 import statistics
 import sys
@@ -33,6 +37,15 @@ from assist import Engine, load_phrasebook  # noqa: E402
 from assist.replay import replay  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "conversations"
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB (Linux /proc; 0 elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def labelled_chats() -> list[list[dict[str, Any]]]:
@@ -141,13 +154,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    rss_start = rss_mb()
     book = load_phrasebook()
+    rss_loaded = rss_mb()
     chats = labelled_chats()
-    result = {
-        "per_message": per_message(book, chats, args.rounds),
-        "replay": big_replay(book, chats, args.events),
-        "memory": memory(book, chats, args.conversations),
-    }
+    result: dict[str, Any] = {"per_message": per_message(book, chats, args.rounds)}
+    rss_scored = rss_mb()  # the DFA caches have seen every labelled turn `rounds` times
+    result["replay"] = big_replay(book, chats, args.events)
+    result["memory"] = memory(book, chats, args.conversations)
+    result["process"] = {"rss_start_mb": rss_start, "rss_loaded_mb": rss_loaded, "rss_scored_mb": rss_scored,
+                         "rss_end_mb": rss_mb()}
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -161,6 +177,10 @@ def main() -> None:
           f"{rp['vader_s']:.1f} s = {rp['ratio']:.2f} x")
     print(f"memory: {mem['bytes_per_conversation'] / 1024:.1f} KB per open conversation "
           f"({mem['conversations']:,} open; target <= 20 KB)")
+    proc = result["process"]
+    print(f"process RSS: {proc['rss_start_mb']:.0f} MB at start, {proc['rss_loaded_mb']:.0f} MB with the "
+          f"phrasebook loaded, {proc['rss_scored_mb']:.0f} MB after the per-message rounds, "
+          f"{proc['rss_end_mb']:.0f} MB at the end (the replay's records and 10k open conversations)")
 
 
 if __name__ == "__main__":
