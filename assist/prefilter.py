@@ -154,7 +154,7 @@ class PatternSet:
     labelled turns a process grew by about 87 MB and then stayed there (bench/README.md).
     """
 
-    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+    def __init__(self, patterns: Sequence[re.Pattern[str]], max_mem: int = MAX_MEM) -> None:
         self.size = len(patterns)
         self.always: list[int] = []  # positions of patterns that could not be widened
         widened: list[tuple[int, str]] = []
@@ -167,7 +167,7 @@ class PatternSet:
         self._sets: list[tuple[Any, dict[int, int]]] = []
         for start in range(0, len(widened), GROUP):
             options = re2.Options()
-            options.max_mem = MAX_MEM
+            options.max_mem = max_mem
             options.log_errors = False
             rset = re2.Set.SearchSet(options)
             rset.Add("")  # the witness: matches every text
@@ -177,7 +177,11 @@ class PatternSet:
                     index[rset.Add(source)] = i
                 except re2.error:  # a widening RE2 still refuses: run it every time
                     self.always.append(i)
-            rset.Compile()
+            try:
+                rset.Compile()
+            except re2.error:  # over the memory budget: these patterns are run every time
+                self.always.extend(index.values())
+                continue
             self._sets.append((rset, index))
         self.always.sort()
 

@@ -122,3 +122,10 @@ def test_a_construct_without_widening_is_run_every_time() -> None:
 def test_text_re2_cannot_read_runs_every_pattern() -> None:
     pset = PatternSet([re.compile(r"refund"), re.compile(r"again")])
     assert pset.candidates("lone \ud800 surrogate") == [0, 1]
+
+
+def test_a_set_over_its_memory_budget_runs_its_patterns_every_time() -> None:
+    patterns = [re.compile(rf"(?:abc|def)[a-z]*x{{0,4}}y{i}") for i in range(30)]
+    pset = PatternSet(patterns, max_mem=1000)  # RE2 cannot compile a set in 1 KB
+    assert pset.always == list(range(30))
+    assert pset.candidates("nothing") == list(range(30))
