@@ -194,7 +194,7 @@ class PatternSet:
         found = list(self.always)
         for rset, index in self._sets:
             hits = rset.Match(data)
-            if not hits or hits[0] != 0 and WITNESS not in hits:
+            if not hits or WITNESS not in hits:
                 return list(range(self.size))  # RE2 gave up on this text
             found.extend(index[j] for j in hits if j != WITNESS)
         found.sort()
