@@ -5,9 +5,10 @@ RE2's `Set` compiles many patterns into one automaton and reports, in one pass o
 text, which of them match. RE2 has no lookaround, backreferences, atomic groups or
 possessive quantifiers, and its `\\w`, `\\s` and `\\b` are ASCII, so each pattern is first
 *widened*: rewritten as an RE2 pattern that matches every text the Python pattern
-matches, and perhaps more. Lookarounds and word boundaries are dropped, `\\W` and `\\S`
-become any character, `\\w` becomes any letter, digit or underscore, long counted repeats
-become open ones. The set can therefore only err on the safe side: a pattern it does not
+matches, and perhaps more. Lookarounds are dropped, and word boundaries except next to
+an ASCII letter or digit; `\\W` and `\\S` become any character, `\\w` any letter, digit or
+underscore; a backreference becomes its group's pattern; long counted repeats keep their
+minimum and become open. The set can therefore only err on the safe side: a pattern it does not
 report cannot match the turn and is not run; a pattern it reports is run by `re`, which
 finds the real match and its quote. A pattern that cannot be widened is run on every
 turn.
@@ -51,12 +52,102 @@ def widen(pattern: re.Pattern[str]) -> str:
         tree = _parser.parse(pattern.pattern, pattern.flags)
     except Exception as exc:  # noqa: BLE001 - any parser trouble: no widening
         raise Unwidenable(str(exc)) from exc
-    body = _sequence(tree, multiline=bool(pattern.flags & re.MULTILINE))
-    return f"(?i){body}" if pattern.flags & re.IGNORECASE else body
+    ignorecase = bool(pattern.flags & re.IGNORECASE)
+    body = _Widener(bool(pattern.flags & re.MULTILINE), ignorecase).sequence(list(tree))
+    return f"(?i){body}" if ignorecase else body
 
 
-def _sequence(items: Any, multiline: bool) -> str:
-    return "".join(_item(op, av, multiline) for op, av in items)
+REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
+
+
+def _ascii_word(code: int) -> bool:
+    ch = chr(code)
+    return ch.isascii() and (ch.isalnum() or ch == "_")
+
+
+def _edge_is_ascii_word(items: list[Any], last: bool) -> bool:
+    """Whether every match of `items` begins (or, with `last`, ends) with an ASCII word character."""
+    if not items:
+        return False
+    op, av = items[-1] if last else items[0]
+    if op is c.LITERAL:
+        return _ascii_word(av)
+    if op is c.SUBPATTERN:
+        return _edge_is_ascii_word(list(av[3]), last)
+    if op is c.BRANCH:
+        return all(_edge_is_ascii_word(list(branch), last) for branch in av[1])
+    if op in REPEATS:
+        return av[0] >= 1 and _edge_is_ascii_word(list(av[2]), last)
+    return False
+
+
+class _Widener:
+    """The widening of one pattern: its flags in force, and its groups for backreferences.
+
+    `\\b` is kept (as RE2's ASCII `\\b`) where the character on one side of it is certainly
+    an ASCII letter, digit or "_": there Python's boundary means the other side is not a
+    word character in Python's sense, so not in RE2's either. Elsewhere, and under
+    IGNORECASE (the Kelvin sign matches "k"), it is dropped.
+    """
+
+    def __init__(self, multiline: bool, ignorecase: bool) -> None:
+        self.multiline = multiline
+        self.ignorecase = ignorecase
+        self.groups: dict[int, str] = {}
+
+    def sequence(self, items: list[Any]) -> str:
+        out = []
+        for k, (op, av) in enumerate(items):
+            if op is c.AT and av is c.AT_BOUNDARY:
+                if not self.ignorecase and (_edge_is_ascii_word(items[:k], last=True)
+                                            or _edge_is_ascii_word(items[k + 1:], last=False)):
+                    out.append(r"\b")
+                continue
+            out.append(self.item(op, av))
+        return "".join(out)
+
+    def item(self, op: Any, av: Any) -> str:
+        if op is c.LITERAL:
+            return _char(av)
+        if op is c.NOT_LITERAL:
+            return f"[^{_char(av)}]"
+        if op is c.ANY:
+            return ANY_CHAR
+        if op is c.IN:
+            return _klass(av)
+        if op is c.CATEGORY:
+            part = _category(av)
+            return ANY_CHAR if part is None else f"[{part}]"
+        if op is c.AT:
+            if av is c.AT_BEGINNING_STRING or (av is c.AT_BEGINNING and not self.multiline):
+                return "^"
+            return ""  # \\B, $, \\Z and multi-line ^: dropped (matching more)
+        if op is c.BRANCH:
+            return "(?:" + "|".join(self.sequence(list(b)) for b in av[1]) + ")"
+        if op is c.SUBPATTERN:
+            group, add, _delete, sub = av
+            outer = (self.multiline, self.ignorecase)
+            self.multiline = self.multiline or bool(add & re.MULTILINE)
+            self.ignorecase = self.ignorecase or bool(add & re.IGNORECASE)
+            inner = self.sequence(list(sub))
+            self.multiline, self.ignorecase = outer
+            widened = f"(?i:{inner})" if add & re.IGNORECASE else f"(?:{inner})"
+            if group is not None:
+                self.groups[group] = widened
+            return widened
+        if op is c.ATOMIC_GROUP:
+            return f"(?:{self.sequence(list(av))})"
+        if op in REPEATS:
+            low, high, sub = av
+            return _repeat(low, high, self.sequence(list(sub)))
+        if op in (c.ASSERT, c.ASSERT_NOT):
+            return ""  # lookaround: dropped (matching more)
+        if op is c.GROUPREF:
+            return self.groups.get(av, f"{ANY_CHAR}*")  # the text a group matched matches the group
+        if op is c.GROUPREF_EXISTS:
+            _group, yes, no = av
+            return f"(?:{self.sequence(list(yes))}|{self.sequence(list(no)) if no else ''})"
+        raise Unwidenable(f"operator {op}")
 
 
 def _char(code: int) -> str:
@@ -102,47 +193,11 @@ def _klass(items: Any) -> str:
 
 
 def _repeat(low: int, high: int, body: str) -> str:
+    """A counted repeat; a long one keeps (at most EXACT_REPEAT_UP_TO of) its minimum, open above."""
     group = f"(?:{body})"
-    if high == c.MAXREPEAT or high > EXACT_REPEAT_UP_TO:
-        return f"{group}*" if low == 0 else f"{group}+"
-    return f"{group}{{{low},{high}}}"
-
-
-def _item(op: Any, av: Any, multiline: bool) -> str:
-    if op is c.LITERAL:
-        return _char(av)
-    if op is c.NOT_LITERAL:
-        return f"[^{_char(av)}]"
-    if op is c.ANY:
-        return ANY_CHAR
-    if op is c.IN:
-        return _klass(av)
-    if op is c.CATEGORY:
-        part = _category(av)
-        return ANY_CHAR if part is None else f"[{part}]"
-    if op is c.AT:
-        if av in (c.AT_BEGINNING_STRING,) or (av is c.AT_BEGINNING and not multiline):
-            return "^"
-        return ""  # \b, \B, $, \Z and multi-line ^: dropped (matching more)
-    if op is c.BRANCH:
-        return "(?:" + "|".join(_sequence(b, multiline) for b in av[1]) + ")"
-    if op is c.SUBPATTERN:
-        _group, add, _delete, sub = av
-        inner = _sequence(sub, multiline or bool(add & re.MULTILINE))
-        return f"(?i:{inner})" if add & re.IGNORECASE else f"(?:{inner})"
-    if op is c.ATOMIC_GROUP:
-        return f"(?:{_sequence(av, multiline)})"
-    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-        low, high, sub = av
-        return _repeat(low, high, _sequence(sub, multiline))
-    if op in (c.ASSERT, c.ASSERT_NOT):
-        return ""  # lookaround: dropped (matching more)
-    if op is c.GROUPREF:
-        return f"{ANY_CHAR}*"
-    if op is c.GROUPREF_EXISTS:
-        _group, yes, no = av
-        return f"(?:{_sequence(yes, multiline)}|{_sequence(no, multiline) if no else ''})"
-    raise Unwidenable(f"operator {op}")
+    if high <= EXACT_REPEAT_UP_TO:
+        return f"{group}{{{low},{high}}}"
+    return f"{group}{{{min(low, EXACT_REPEAT_UP_TO)},}}"
 
 
 class PatternSet:

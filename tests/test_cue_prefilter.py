@@ -102,12 +102,30 @@ def test_widening_keeps_what_the_python_pattern_matches() -> None:
         (r"x++y", ["xxy"]),
         (r"\d{3,}", ["١٢٣", "123"]),
         (r"(?i)Refund", ["REFUND", "refund"]),
+        (r"\bno\b", ["no", "é no!", "no é", "«no»", "1 no"]),
+        (r"\b(?:ok|fine)\b\W*$", ["ok", "fine...", "über ok"]),
+        (r"(?i)k\b", ["\u212a!", "K."]),  # the Kelvin sign folds to k: no ASCII \b under IGNORECASE
+        (r"é\b", ["café!", "é"]),
+        (r"\b(\w{3,})[,.!]+\s+\1\b", ["never, never", "nunca, nunca", "élan. élan"]),
+        (r"\bk{4,}\b|\b(?:ha){3,}h?\b", ["kkkk", "hahaha", "jajaja hahahah"]),
     ]
     for source, texts in cases:
         rset = re2.compile(widen(re.compile(source)))
         for text in texts:
             assert re.search(source, text), (source, text)
             assert rset.search(text), (source, widen(re.compile(source)), text)
+
+
+def test_widening_stays_narrow_where_it_safely_can() -> None:
+    narrow = [
+        (r"\bno\b", ["not now", "i know", "nobody"]),  # \b next to an ASCII letter is kept
+        (r"\bk{4,}\b", ["ok", "kk", "thanks"]),  # a long repeat keeps its minimum
+        (r"\b(\w{3,})[,.!]+\s+\1\b", ["ok, fine", "well. no"]),  # backreference: the group's pattern
+    ]
+    for source, texts in narrow:
+        rset = re2.compile(widen(re.compile(source)))
+        for text in texts:
+            assert not rset.search(text), (source, widen(re.compile(source)), text)
 
 
 def test_a_construct_without_widening_is_run_every_time() -> None:
