@@ -29,7 +29,7 @@ the same customer turns for comparison. Mood sign accuracy asks the panel's ques
 <table><tr><th>set</th><th>chats</th><th>prompt recall</th><th>false alarms</th><th>calm chats with a negative prompt</th>
 <th>mood sign (ours / VADER)</th><th>mood 3-way (ours / VADER)</th><th>type accuracy</th></tr>
 {% for name, rep in sets.items() %}<tr><td>{{ name }}</td><td>{{ rep.results|length }}</td>
-<td>{{ pct(rep.recall) }} of {{ rep.expected_prompts }}</td><td>{{ rep.false_alarms }}</td>
+<td>{% if rep.expected_prompts %}{{ pct(rep.recall) }} of {{ rep.expected_prompts }}{% else %}– (no prompts labelled){% endif %}</td><td>{{ rep.false_alarms }}</td>
 <td class="{{ 'bad' if rep.calm_with_negative else '' }}">{{ rep.calm_with_negative|length }}</td>
 <td>{{ pct(rep.mood_sign_accuracy(1)) }} / {{ pct(rep.mood_sign_accuracy(2)) }}</td>
 <td>{{ pct(rep.mood_accuracy(1)) }} / {{ pct(rep.mood_accuracy(2)) }}</td>

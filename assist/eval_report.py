@@ -27,7 +27,7 @@ def markdown(sets: dict[str, Report], truths: list[GroundTruth]) -> str:
     for name, rep in sets.items():
         calm = sum(1 for r in rep.results if r.calm)
         out.append(
-            f"| {name} | {len(rep.results)} | {_pct(rep.recall)} ({rep.expected_prompts} expected) "
+            f"| {name} | {len(rep.results)} | {_recall(rep)} "
             f"| {rep.false_alarms} | {len(rep.calm_with_negative)} of {calm} "
             f"| {_pct(rep.mood_sign_accuracy(1))} / {_pct(rep.mood_sign_accuracy(2))} "
             f"| {_pct(rep.mood_accuracy(1))} / {_pct(rep.mood_accuracy(2))} "
@@ -53,3 +53,10 @@ def markdown(sets: dict[str, Report], truths: list[GroundTruth]) -> str:
         for t in truths:
             out.append(f"| {t.name} | {t.items} | {t.ours:.3f} | {t.vader:.3f} | {-t.loss:+.3f} |")
     return "\n".join(out) + "\n"
+
+
+def _recall(rep: Report) -> str:
+    """Prompt recall with its base; a set that labels no prompts has none to recall."""
+    if not rep.expected_prompts:
+        return "– (no prompts labelled)"
+    return f"{_pct(rep.recall)} ({rep.expected_prompts} expected)"

@@ -133,3 +133,14 @@ def test_an_expected_prompt_without_an_event_counts_anywhere_in_the_chat(tmp_pat
         ' "text": "WHERE IS MY REFUND?!!! Three weeks and NOTHING, this is a joke."}\n')
     report = evaluate(load_phrasebook(), load_labelled([chat]))
     assert report.recall == 1.0 and report.results[0].hits == ["let-them-vent"]
+
+
+def test_a_set_that_labels_no_prompts_shows_no_recall(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    html = tmp_path / "report.html"
+    out = subprocess.run([sys.executable, "-m", "assist", "eval", str(SETS / "heldout2"), "--html", str(html)],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "| heldout2 | 30 | – (no prompts labelled) |" in out
+    assert "– (no prompts labelled)" in html.read_text() and "100.0% of 0" not in html.read_text()
