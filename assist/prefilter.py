@@ -242,6 +242,8 @@ class PatternSet:
 
     def candidates(self, text: str) -> list[int]:
         """Positions of the patterns that may match `text`, in order."""
+        if not self._sets:  # nothing compiled (an agent turn's case-sensitive haystack): no pass to make
+            return list(self.always)
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: no widening holds, run everything
