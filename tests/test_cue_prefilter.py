@@ -7,7 +7,6 @@ generated text, each pattern that matches a turn must be among the candidates.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -19,19 +18,14 @@ from assist import load_phrasebook
 from assist.cues import normalise, straighten
 from assist.prefilter import PatternSet, Unwidenable, widen
 
-from .conftest import DATA
+from .conftest import DATA, load_jsonl
 
 BOOK = load_phrasebook()
 
 
 def labelled_turns() -> list[str]:
-    texts = []
-    for path in sorted((DATA / "conversations").rglob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            event = json.loads(line)
-            if event.get("type") == "message":
-                texts.append(event["text"])
-    return texts
+    return [event["text"] for path in sorted((DATA / "conversations").rglob("*.jsonl"))
+            for event in load_jsonl(path) if event.get("type") == "message"]
 
 
 def library_sets() -> list[tuple[bool, list[re.Pattern[str]], PatternSet]]:
