@@ -31,7 +31,7 @@ import re2  # type: ignore[import-untyped]
 ANY_CHAR = r"[\x{0}-\x{10FFFF}]"
 WORD_CHAR = r"\p{L}\p{N}_"  # Python's \w is letters and numbers (str.isalnum) and "_"
 SPACE_CHAR = r"\t-\r\x{1c}-\x{20}\x{85}\x{a0}\p{Z}"  # every character str.isspace() accepts
-EXACT_REPEAT_UP_TO = 4  # longer counted repeats become open ones: a smaller automaton
+EXACT_REPEAT_UP_TO = 4  # longer counted repeats keep (at most this much of) their minimum and become open
 MAX_MEM = 16 << 20  # per set; RE2 keeps up to about 2/3 of it as DFA cache
 GROUP = 32  # patterns per RE2 set (see PatternSet)
 WITNESS = 0  # the set index of the pattern that matches every text
@@ -204,9 +204,9 @@ class PatternSet:
     """Patterns for one haystack (lowered or original text), in RE2 sets of at most GROUP each.
 
     One set for all patterns would be one pass, but its automaton's states multiply: on
-    the cue library, one set of ~480 patterns took 1.5 ms a turn, 15 sets of 32 took
-    31 us together. Each set keeps a DFA cache of up to about 2/3 of MAX_MEM; over the
-    labelled turns a process grew by about 87 MB and then stayed there (bench/README.md).
+    the cue library, one set of ~480 patterns took 1.5 ms a turn, 15 sets of 32 about
+    30 us together. Each set keeps a DFA cache of up to about 2/3 of MAX_MEM; over the
+    labelled turns a process grew by 80-90 MB and then stayed there (bench/README.md).
     """
 
     def __init__(self, patterns: Sequence[re.Pattern[str]], max_mem: int = MAX_MEM) -> None:
