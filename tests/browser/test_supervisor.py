@@ -77,6 +77,24 @@ def test_wall_ranks_opens_whispers_and_acknowledges(watched: Watched, boss_serve
     watched.clean()
 
 
+def test_a_half_typed_whisper_survives_live_updates(watched: Watched, boss_server: ServerProcess) -> None:
+    page = open_wall(watched, boss_server)
+    page.click("[data-conversation=calm]")
+    page.fill("#whisper", "Tell her the tracking link")
+    # a new turn in the open chat repaints the wall; the draft must still be there
+    boss_server.send(say("calm", "customer", "Also, can I change the address?"))
+    expect(page.locator(".transcript")).to_contain_text("change the address")
+    expect(page.locator("#whisper")).to_have_value("Tell her the tracking link")
+    page.get_by_role("button", name="Whisper").click()
+    expect(page.locator(".whisper [role=status]")).to_contain_text("Sent to ann")
+    # and the answer stays after the next repaint
+    boss_server.send(say("calm", "agent", "Sure, what is the new address?"))
+    expect(page.locator(".transcript")).to_contain_text("new address")
+    expect(page.locator(".whisper [role=status]")).to_contain_text("Sent to ann")
+    expect(page.locator("#whisper")).to_have_value("")
+    watched.clean()
+
+
 def test_wall_keeps_customer_text_inert(watched: Watched, boss_server: ServerProcess) -> None:
     page = open_wall(watched, boss_server)
     page.click("[data-conversation=xss]")

@@ -16,6 +16,9 @@ const state = {
   conversations: new Map(), selected: null, detail: null, alerts: [], acks: new Map(),
   phrasebook: null, entries: [], entry: null, check: null, backtest: null, report: null,
   tab: "wall", connection: "connecting", problem: "", clockOffset: 0, busy: "",
+  // per conversation: the whisper being typed and the last send's outcome, so that a
+  // redraw (any live update repaints the wall) neither wipes the text nor the answer
+  whisperDrafts: new Map(), whisperNotes: new Map(),
 };
 const socket = io(`${window.location.origin}/supervisor`, { auth: (cb) => cb({ token }), transports: ["websocket"] });
 const root = h("div", { class: "wall" });
@@ -179,14 +182,19 @@ function curve(turns) {
 }
 
 function whisperForm(d) {
+  const cid = d.conversation;
   const input = h("input", { type: "text", id: "whisper", "aria-label": `Whisper to ${d.agent}`, maxlength: 2000,
-                             placeholder: "Whisper to the agent\u2026", "data-key": "whisper" });
-  const note = h("span", { class: "muted", role: "status" });
+                             placeholder: "Whisper to the agent\u2026", "data-key": "whisper",
+                             oninput: () => state.whisperDrafts.set(cid, input.value) });
+  input.value = state.whisperDrafts.get(cid) || "";
+  const note = h("span", { class: "muted", role: "status" }, state.whisperNotes.get(cid) || "");
   return h("form", { class: "whisper", onsubmit: async (e) => {
     e.preventDefault();
-    const res = await call("whisper", { conversation: d.conversation, text: input.value });
-    note.textContent = res.ok ? `Sent to ${res.agent}.` : res.error;
-    if (res.ok) input.value = "";
+    const text = state.whisperDrafts.get(cid) || "";
+    const res = await call("whisper", { conversation: cid, text });
+    state.whisperNotes.set(cid, res.ok ? `Sent to ${res.agent}.` : res.error);
+    if (res.ok && state.whisperDrafts.get(cid) === text) state.whisperDrafts.delete(cid);
+    draw();
   } }, input, h("button", { type: "submit" }, "Whisper"), note);
 }
 
