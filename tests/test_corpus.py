@@ -1,15 +1,15 @@
 """The engine over the labelled conversations: recall, false alarms, mood and type, asserted.
 
 Floors are the real numbers measured when the rules were last tuned, rounded down.
-The dev* sets were tuned on (dev5, dev7 and dev11-dev38 came from independent authors
+The dev* sets were tuned on (dev5, dev7 and dev11-dev41 came from independent authors
 and were measured once before any change made for them: their "first look" is in
-docs/labelled-data.md); heldout to heldout7 were written by other authors and are only
+docs/labelled-data.md); heldout to heldout8 were written by other authors and are only
 measured, never tuned on (heldout6 arrived before the 2026-12-04 rule changes and was
-measured before and after them; heldout7 arrived after the last of them). The issue's
-mood target on held-out turns (sign >= 0.90) is not reached (0.73-0.84); the type target
-(>= 0.85) is reached on five of the seven held-out sets (heldout6 0.72, heldout7 0.78). A
-drop below these floors means a change made the product worse; on the held-out sets,
-worse on conversations it was not tuned on. The sets left out of the calm test have one
+measured before and after them; heldout7 after the first freeze, heldout8 after the
+last change). The issue's mood target on held-out turns (sign >= 0.90) is not reached
+(0.73-0.84); the type target (>= 0.85) is reached on six of the eight held-out sets
+(heldout6 0.72, heldout7 0.78). A drop below these floors means a change made the product
+worse; on the held-out sets, worse on conversations it was not tuned on. The sets left out of the calm test have one
 or two calm chats that get a negative prompt (mostly a plain report that reads as our
 failure: "the face scan always fails", "the milk was missing"); their false alarms are
 counted in the floors below.
@@ -39,20 +39,22 @@ FLOORS = {
     "dev14": (0.75, 0, 0.88, 0.94), "dev15": (0.92, 0, 0.89, 1.0), "dev16": (0.78, 0, 0.89, 0.88),
     "dev17": (0.93, 5, 0.89, 1.0), "dev18": (0.73, 0, 0.91, 1.0), "dev19": (0.77, 0, 0.85, 1.0),
     "dev20": (0.75, 1, 0.88, 1.0), "dev21": (0.83, 1, 0.89, 0.94), "dev22": (0.75, 5, 0.86, 1.0),
-    "dev23": (0.86, 1, 0.91, 1.0), "dev24": (0.73, 1, 0.85, 1.0), "dev25": (0.82, 0, 0.89, 0.94),
-    "dev26": (0.76, 5, 0.82, 0.86), "dev27": (0.82, 2, 0.88, 1.0), "dev28": (0.85, 1, 0.85, 1.0),
+    "dev23": (0.86, 1, 0.91, 1.0), "dev24": (0.73, 1, 0.85, 1.0), "dev25": (0.82, 0, 0.89, 1.0),
+    "dev26": (0.76, 5, 0.83, 0.86), "dev27": (0.82, 2, 0.88, 1.0), "dev28": (0.85, 1, 0.85, 1.0),
     "dev29": (0.86, 1, 0.90, 1.0), "dev30": (0.88, 2, 0.90, 0.93), "dev31": (0.90, 1, 0.88, 1.0),
     "dev32": (0.75, 2, 0.81, 0.93), "dev33": (0.88, 1, 0.83, 0.86), "dev34": (0.78, 0, 0.88, 0.86),
     "dev35": (0.71, 2, 0.88, 0.80), "dev36": (0.81, 3, 0.88, 1.0), "dev37": (0.73, 4, 0.79, 0.80),
-    "dev38": (0.77, 5, 0.85, 1.0), "heldout": (0.73, 5, 0.82, 0.90),
+    "dev38": (0.77, 5, 0.85, 1.0), "dev39": (0.66, 4, 0.77, 0.93), "heldout": (0.73, 5, 0.82, 0.90),
     "heldout2": (1.0, 0, 0.83, 0.90), "heldout3": (0.87, 7, 0.80, 0.93),
     "heldout4": (0.75, 0, 0.84, 0.95), "heldout5": (0.77, 1, 0.83, 0.95),
-    "heldout6": (0.77, 3, 0.78, 0.72), "heldout7": (0.74, 5, 0.73, 0.78),
+    "heldout6": (0.77, 3, 0.78, 0.72), "heldout7": (0.76, 5, 0.73, 0.78),
+    "heldout8": (0.75, 7, 0.73, 0.94),
 }
 # sets with calm chats that get a negative prompt (counted in their false alarms)
 CALM_CLEAN = [name for name in FLOORS
-              if name not in ("dev22", "dev26", "dev27", "dev31", "dev32", "dev33", "dev36", "dev37", "dev38",
-                              "heldout", "heldout3", "heldout5", "heldout6", "heldout7")]
+              if name not in ("dev22", "dev26", "dev27", "dev31", "dev32", "dev33", "dev36", "dev37",
+                              "dev38", "dev39", "heldout", "heldout3", "heldout5", "heldout6", "heldout7",
+                              "heldout8")]
 
 
 @pytest.fixture(scope="module")
