@@ -62,6 +62,25 @@ def test_demo_person_types_both_sides_and_sees_the_draft_warning(watched: Watche
     watched.clean()
 
 
+def test_a_message_sent_before_new_chat_is_acknowledged_arrives(watched: Watched, demo: ServerProcess) -> None:
+    page = watched.page
+    page.goto(f"{demo.url}/demo")
+    page.locator("#new-chat").wait_for()
+    # both clicks in one task: the server cannot have answered "open" yet
+    page.evaluate("""() => {
+        document.getElementById("new-chat").click();
+        document.getElementById("say").value = "My parcel is late again!!";
+        document.getElementById("send").click();
+    }""")
+    # the page may show an older chat for a moment; the new one ends up shown, holding the message
+    expect(page.locator("#transcript .msg.customer")).to_have_count(1)
+    expect(page.locator("#transcript .msg.customer").first).to_contain_text("My parcel is late again!!")
+    expect(page.locator("[role=tab][aria-selected=true]")).to_have_text("Your chat")
+    page.locator(f"{PANEL} [data-role=mood]").wait_for()
+    expect(page.locator("#say")).to_have_value("")
+    watched.clean()
+
+
 def test_demo_page_accessibility(browser: Browser, demo: ServerProcess) -> None:
     context = browser.new_context(bypass_csp=True)  # only so that axe can be injected
     page = context.new_page()

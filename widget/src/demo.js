@@ -116,23 +116,31 @@ function togglePause() {
   socket.emit("pause", { conversation: current, paused: !chat.paused });
 }
 
+// A chat being opened: a message sent before the server has answered waits for it,
+// instead of being dropped (a fast typist sends before "New chat" is acknowledged).
+let opening = null;
 function newChat() {
-  socket.emit("open", {}, (res) => {
-    if (!res.ok) { statusLine.textContent = res.error; return; }
+  opening = new Promise((resolve) => socket.emit("open", {}, (res) => {
+    opening = null;
+    if (!res.ok) { statusLine.textContent = res.error; resolve(false); return; }
     remember(res.chat);
     show(res.chat.conversation);
     input.focus();
-  });
+    resolve(true);
+  }));
+  return opening;
 }
 
 speedSelect.addEventListener("change", () => {
   if (current) socket.emit("speed", { conversation: current, speed: Number(speedSelect.value) });
 });
 
-function say(event) {
+async function say(event) {
   event.preventDefault();
   const text = input.value.trim();
-  if (!text || !current) return;
+  if (!text) return;
+  if (opening) await opening;  // the message belongs to the chat being opened, not the one shown before
+  if (!current) { statusLine.textContent = "Open a chat first: New chat, or Play script."; return; }
   const role = roleAgent.checked ? "agent" : "customer";
   socket.emit("say", { conversation: current, role, text }, (res) => {
     statusLine.textContent = res.ok ? "" : res.error;
