@@ -258,7 +258,7 @@ class CueLibrary:
         }
         self._phrases: dict[str, PhraseIndex] = {}
         # per role and haystack (lowered text; original letters for case-sensitive cues):
-        # every (cue, pattern), and the RE2 sets over them that say which may match a turn
+        # every (cue, pattern), and the RE2 filter over them that says which may match a turn
         self._patterns: dict[tuple[str, bool], tuple[list[tuple[Cue, re.Pattern[str]]], PatternSet]] = {}
         self._bare: dict[str, tuple[Cue, ...]] = {}  # cues of gates alone
         for role, cues in self._by_role.items():

@@ -1,21 +1,17 @@
-"""Which cue patterns can match a turn, for all of them in one pass (RE2's automaton).
+"""Which cue patterns can match a turn, found by RE2 (google-re2) instead of one by one.
 
-A turn meets about four hundred cue patterns. Python's `re` runs them one at a time;
-RE2's `Set` compiles many patterns into one automaton and reports, in one pass over the
-text, which of them match. RE2 has no lookaround, backreferences, atomic groups or
-possessive quantifiers, and its `\\w`, `\\s` and `\\b` are ASCII, so each pattern is first
-*widened*: rewritten as an RE2 pattern that matches every text the Python pattern
-matches, and perhaps more. Lookarounds are dropped, and word boundaries except next to
-an ASCII letter or digit; `\\W` and `\\S` become any character, `\\w` any letter, digit or
-underscore; a backreference becomes its group's pattern; long counted repeats keep their
-minimum and become open. The set can therefore only err on the safe side: a pattern it does not
-report cannot match the turn and is not run; a pattern it reports is run by `re`, which
-finds the real match and its quote. A pattern that cannot be widened is run on every
-turn.
-
-RE2 gives up on a text when its automaton runs out of memory; a pattern that matches
-every text is compiled into each set as a witness, so a pass that lost the witness is
-known to have failed, and then every pattern is run.
+A turn meets about six hundred cue patterns. Python's `re` runs them one at a time;
+RE2's FilteredRE2 scans the turn once for the literal pieces the patterns need, then
+runs only the patterns whose pieces are there. RE2 has no lookaround, backreferences,
+atomic groups or possessive quantifiers, and its `\\w`, `\\s` and `\\b` are ASCII, so each
+pattern is first *widened*: rewritten as an RE2 pattern that matches every text the
+Python pattern matches, and perhaps more. Lookarounds are dropped, and word boundaries
+except next to an ASCII letter or digit; `\\W` and `\\S` become any character, `\\w` any
+letter, digit or underscore; a backreference becomes its group's pattern; long counted
+repeats keep their minimum and become open. The filter can therefore only err on the
+safe side: a pattern it does not report cannot match the turn and is not run; a pattern
+it reports is run by `re`, which finds the real match and its quote. A pattern that
+cannot be widened, or that RE2 will not compile, is run on every turn.
 """
 
 from __future__ import annotations
@@ -32,9 +28,9 @@ ANY_CHAR = r"[\x{0}-\x{10FFFF}]"
 WORD_CHAR = r"\p{L}\p{N}_"  # Python's \w is letters and numbers (str.isalnum) and "_"
 SPACE_CHAR = r"\t-\r\x{1c}-\x{20}\x{85}\x{a0}\p{Z}"  # every character str.isspace() accepts
 EXACT_REPEAT_UP_TO = 4  # longer counted repeats keep (at most this much of) their minimum and become open
-MAX_MEM = 16 << 20  # per set; RE2 keeps up to about 2/3 of it as DFA cache
-GROUP = 32  # patterns per RE2 set (see PatternSet)
-WITNESS = 0  # the set index of the pattern that matches every text
+MAX_MEM = 8 << 20  # per widened pattern (RE2's default); its DFA cache grows only as far as the turns need
+GROUP = 256  # at most this many patterns a filter: the atoms of ~350 overflow its scan's DFA cache (PatternSet)
+PROBE = "customer-sense-probe"  # a literal each filter must find in itself, or it is not trusted (PatternSet)
 
 
 class Unwidenable(Exception):
@@ -201,58 +197,83 @@ def _repeat(low: int, high: int, body: str) -> str:
 
 
 class PatternSet:
-    """Patterns for one haystack (lowered or original text), in RE2 sets of at most GROUP each.
+    """Patterns for one haystack (lowered or original text), behind RE2's FilteredRE2.
 
-    One set for all patterns would be one pass, but its automaton's states multiply: on
-    the cue library, one set of ~480 patterns took 1.5 ms a turn, 15 sets of 32 about
-    30 us together. Each set keeps a DFA cache of up to about 2/3 of MAX_MEM; over the
-    labelled turns a process grew by 80-90 MB and then stayed there (bench/README.md).
+    Each widened pattern is compiled by RE2 on its own; FilteredRE2 takes from each the
+    literal strings ("atoms") any match must contain. A turn is scanned once for all atoms
+    (one RE2 set of literals, whose automaton stays small), and only the patterns whose
+    atoms are there are run, by RE2, on the turn. What `candidates` returns is the
+    patterns whose widened form really matches: on the labelled turns, about 2 of 580.
+
+    The earlier design, the widened patterns themselves in RE2 sets of 32, reported the
+    same patterns but took 2-3 times as long, and its automata grew to about 136 MB a
+    process (bench/README.md). An RE2 set never gives up on a slow text (it flushes its
+    cache and goes on); a filter whose atom set cannot even start is caught at build
+    time by a probe, and its patterns are then run on every turn.
+
+    The atom scan's automaton has a fixed memory budget (RE2's default, 8 MB; the
+    Python binding does not let it be set). Over about 350 patterns' atoms its DFA
+    cache overflows and is flushed again and again: 36 us a turn for one filter of 580
+    patterns, 19-24 us for two or three (bench/README.md). Hence filters of at most GROUP.
     """
 
     def __init__(self, patterns: Sequence[re.Pattern[str]], max_mem: int = MAX_MEM) -> None:
         self.size = len(patterns)
-        self.always: list[int] = []  # positions of patterns that could not be widened
+        self.always: list[int] = []  # positions of patterns that are run on every turn
         widened: list[tuple[int, str]] = []
         for i, pattern in enumerate(patterns):
             try:
                 widened.append((i, widen(pattern)))
             except Unwidenable:
                 self.always.append(i)
-        # per set: the set, and set index -> position in `patterns` (index 0 is the witness)
-        self._sets: list[tuple[Any, dict[int, int]]] = []
-        for start in range(0, len(widened), GROUP):
-            options = re2.Options()
-            options.max_mem = max_mem
-            options.log_errors = False
-            rset = re2.Set.SearchSet(options)
-            rset.Add("")  # the witness: matches every text
-            index: dict[int, int] = {}
-            for i, source in widened[start:start + GROUP]:
-                try:
-                    index[rset.Add(source)] = i
-                except re2.error:  # a widening RE2 still refuses: run it every time
-                    self.always.append(i)
-            try:
-                rset.Compile()
-            except re2.error:  # over the memory budget: these patterns are run every time
-                self.always.extend(index.values())
-                continue
-            self._sets.append((rset, index))
+        # per filter: the filter, and filter index -> position in `patterns`
+        self._filters: list[tuple[Any, dict[int, int]]] = []
+        parts = -(-len(widened) // GROUP)
+        for k in range(parts):
+            self._build(widened[k * len(widened) // parts:(k + 1) * len(widened) // parts], max_mem)
         self.always.sort()
+
+    def _build(self, widened: list[tuple[int, str]], max_mem: int) -> None:
+        """One filter over `widened`; split in halves while RE2 cannot compile its atoms."""
+        if not widened:
+            return
+        options = re2.Options()
+        options.max_mem = max_mem
+        options.log_errors = False
+        rfilter = re2.Filter()
+        index: dict[int, int] = {}
+        for i, source in widened:
+            try:
+                index[rfilter.Add(source, options)] = i
+            except re2.error:  # RE2 refuses the widening (or it is over budget): run it every time
+                self.always.append(i)
+        if not index:
+            return
+        probe = rfilter.Add(PROBE, options)
+        try:
+            rfilter.Compile()
+            works = probe in (rfilter.Match(PROBE.encode(), False) or ())
+        except (re2.error, RuntimeError):
+            works = False
+        if works:
+            self._filters.append((rfilter, index))
+        elif len(widened) > 1:
+            half = len(widened) // 2
+            self._build(widened[:half], max_mem)
+            self._build(widened[half:], max_mem)
+        else:
+            self.always.extend(index.values())
 
     def candidates(self, text: str) -> list[int]:
         """Positions of the patterns that may match `text`, in order."""
-        if not self._sets:  # nothing compiled (an agent turn's case-sensitive haystack): no pass to make
+        if not self._filters:  # nothing filtered (an agent turn's case-sensitive haystack): no pass to make
             return list(self.always)
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: no widening holds, run everything
             return list(range(self.size))
         found = list(self.always)
-        for rset, index in self._sets:
-            hits = rset.Match(data)
-            if not hits or WITNESS not in hits:
-                return list(range(self.size))  # RE2 gave up on this text
-            found.extend(index[j] for j in hits if j != WITNESS)
+        for rfilter, index in self._filters:
+            found.extend(index[j] for j in rfilter.Match(data, False) or () if j in index)
         found.sort()
         return found

@@ -1,7 +1,7 @@
 """The detector's RE2 prefilter never hides a match: a pattern it does not report cannot match.
 
 `CueLibrary.detect` runs a cue pattern only when the pattern's widened form (see
-`assist/prefilter.py`) matches the turn in RE2's sets. Over every labelled turn, and over
+`assist/prefilter.py`) matches the turn in RE2's filter. Over every labelled turn, and over
 generated text, each pattern that matches a turn must be among the candidates.
 """
 
@@ -136,8 +136,9 @@ def test_text_re2_cannot_read_runs_every_pattern() -> None:
     assert pset.candidates("lone \ud800 surrogate") == [0, 1]
 
 
-def test_a_set_over_its_memory_budget_runs_its_patterns_every_time() -> None:
+def test_a_pattern_over_its_memory_budget_runs_every_time() -> None:
     patterns = [re.compile(rf"(?:abc|def)[a-z]*x{{0,4}}y{i}") for i in range(30)]
-    pset = PatternSet(patterns, max_mem=1000)  # RE2 cannot compile a set in 1 KB
+    pset = PatternSet(patterns, max_mem=200)  # RE2 cannot compile one of them in 200 bytes
     assert pset.always == list(range(30))
     assert pset.candidates("nothing") == list(range(30))
+    assert PatternSet(patterns).candidates("abcxy3 and defxxy7") == [3, 7]  # with room: only what matches
