@@ -200,6 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"phrasebook {book.fingerprint}; ingest sources: {', '.join(settings.sources)}"
           f"{f'; {workers} processes' if workers > 1 else ''}", flush=True)
     reuse = workers > 1 or getattr(args, "reuse_port", False)
+    app.on_startup.append(_settle_heap)
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None, reuse_port=reuse or None)
     finally:
@@ -249,8 +250,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     app = create_app(settings, book, demo_scripts=scripts)
     print(f"Customer Sense demo: open http://{settings.host}:{settings.port}/demo  "
           f"(store {settings.db}; Ctrl-C stops it)", flush=True)
+    app.on_startup.append(_settle_heap)
     web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
+
+
+async def _settle_heap(app: Any) -> None:
+    """Once the server is up: freeze what lives for the whole process, out of the collector's way."""
+    from .heap import settle
+
+    settle()
 
 
 def _read_conversations(files: Sequence[str]) -> dict[str, list[dict[str, Any]]]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from .errors import Issue, RuleFileError
 from .examples import check_examples
+from .heap import resettle
 from .live import Hub
 from .phrasebook import DEFAULT_DIR, Phrasebook, load_phrasebook
 from .store import StoreUnavailable, WriteBatch
@@ -147,6 +148,7 @@ class PhrasebookKeeper:
         new_texts = read_texts(self._files(book))
         diff = unified_diff(self.texts, new_texts)
         await self.hub.use_phrasebook(book)
+        resettle()  # the old phrasebook was frozen with the rest: let the collector see it again
         self.texts = new_texts
         self.applied_at = self.clock()
         self.hub.metrics.phrasebook_reloads.labels("applied").inc()
