@@ -242,12 +242,14 @@ class PatternSet:
         options.log_errors = False
         rfilter = re2.Filter()
         index: dict[int, int] = {}
+        added: list[tuple[int, str]] = []
         for i, source in widened:
             try:
                 index[rfilter.Add(source, options)] = i
+                added.append((i, source))
             except re2.error:  # RE2 refuses the widening (or it is over budget): run it every time
                 self.always.append(i)
-        if not index:
+        if not added:
             return
         probe = rfilter.Add(PROBE, options)
         try:
@@ -257,10 +259,10 @@ class PatternSet:
             works = False
         if works:
             self._filters.append((rfilter, index))
-        elif len(widened) > 1:
-            half = len(widened) // 2
-            self._build(widened[:half], max_mem)
-            self._build(widened[half:], max_mem)
+        elif len(added) > 1:  # halves of what RE2 took (what it refused is in `always` already)
+            half = len(added) // 2
+            self._build(added[:half], max_mem)
+            self._build(added[half:], max_mem)
         else:
             self.always.extend(index.values())
 

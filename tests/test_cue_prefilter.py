@@ -142,3 +142,27 @@ def test_a_pattern_over_its_memory_budget_runs_every_time() -> None:
     assert pset.always == list(range(30))
     assert pset.candidates("nothing") == list(range(30))
     assert PatternSet(patterns).candidates("abcxy3 and defxxy7") == [3, 7]  # with room: only what matches
+
+
+def test_a_filter_re2_cannot_compile_is_split_and_a_refused_pattern_is_run_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # RE2's own refusals are hard to provoke on small inputs: make RE2 refuse one pattern and any filter of
+    # more than 3, so the splitting runs as it would for a filter whose atoms are over RE2's memory budget
+    real_add, real_compile = re2.Filter.Add, re2.Filter.Compile
+
+    def add(self: re2.Filter, pattern: str, options: re2.Options | None = None) -> int:
+        if "refused" in pattern:
+            raise re2.error("refused")
+        return real_add(self, pattern, options)
+
+    def compile_(self: re2.Filter) -> None:
+        if len(self._patterns) > 3:
+            raise re2.error("failed to compile Filter")
+        real_compile(self)
+
+    monkeypatch.setattr(re2.Filter, "Add", add)
+    monkeypatch.setattr(re2.Filter, "Compile", compile_)
+    pset = PatternSet([re.compile(w) for w in ("refund", "refused", "again", "never", "twice", "late")])
+    assert pset.always == [1]
+    assert len(pset._filters) > 1  # noqa: SLF001
+    assert pset.candidates("late again, refund twice") == [0, 1, 2, 4, 5]
