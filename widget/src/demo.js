@@ -118,17 +118,18 @@ function togglePause() {
 
 // A chat being opened: a message sent before the server has answered waits for it,
 // instead of being dropped (a fast typist sends before "New chat" is acknowledged).
+// Bounded: with the server gone, the answer never comes, and a send must not wait for ever.
 let opening = null;
 function newChat() {
-  opening = new Promise((resolve) => socket.emit("open", {}, (res) => {
+  opening = new Promise((resolve) => socket.timeout(10000).emit("open", {}, (err, res) => {
     opening = null;
-    if (!res.ok) { statusLine.textContent = res.error; resolve(false); return; }
+    resolve();
+    if (err) { statusLine.textContent = "Could not open a chat (offline?). Try again."; return; }
+    if (!res.ok) { statusLine.textContent = res.error; return; }
     remember(res.chat);
     show(res.chat.conversation);
     input.focus();
-    resolve(true);
   }));
-  return opening;
 }
 
 speedSelect.addEventListener("change", () => {
