@@ -44,16 +44,16 @@ FLOORS = {
     "dev29": (0.86, 1, 0.91, 1.0), "dev30": (0.90, 2, 0.90, 1.0), "dev31": (0.90, 1, 0.88, 1.0),
     "dev32": (0.75, 2, 0.81, 1.0), "dev33": (0.88, 1, 0.83, 0.86), "dev34": (0.80, 0, 0.88, 0.93),
     "dev35": (0.74, 1, 0.88, 0.86), "dev36": (0.81, 0, 0.88, 1.0), "dev37": (0.73, 1, 0.80, 0.80),
-    "dev38": (0.79, 4, 0.86, 1.0), "dev39": (0.68, 0, 0.80, 0.93), "dev40": (0.76, 2, 0.81, 0.93),
-    "dev41": (0.81, 3, 0.89, 0.93), "dev42": (0.68, 2, 0.86, 0.73), "heldout": (0.73, 3, 0.82, 0.90),
-    "heldout2": (1.0, 0, 0.83, 0.90), "heldout3": (0.87, 7, 0.80, 0.93), "heldout4": (0.75, 0, 0.84, 0.95),
-    "heldout5": (0.76, 1, 0.83, 0.95), "heldout6": (0.77, 0, 0.79, 0.72), "heldout7": (0.77, 5, 0.71, 0.78),
-    "heldout8": (0.75, 4, 0.75, 0.94),
+    "dev38": (0.79, 4, 0.86, 1.0), "dev39": (0.68, 0, 0.80, 0.93), "dev40": (0.78, 2, 0.81, 0.93),
+    "dev41": (0.81, 3, 0.89, 0.93), "dev42": (0.68, 2, 0.86, 0.73), "dev43": (0.82, 6, 0.86, 0.93),
+    "heldout": (0.73, 3, 0.82, 0.90), "heldout2": (1.0, 0, 0.83, 0.90), "heldout3": (0.87, 7, 0.80, 0.93),
+    "heldout4": (0.75, 0, 0.84, 0.95), "heldout5": (0.76, 1, 0.83, 0.95), "heldout6": (0.77, 0, 0.79, 0.72),
+    "heldout7": (0.77, 5, 0.72, 0.78), "heldout8": (0.75, 4, 0.75, 0.94),
 }
 # sets with calm chats that get a negative prompt (counted in their false alarms)
 CALM_CLEAN = [name for name in FLOORS
-              if name not in ("dev22", "dev31", "dev32", "dev33", "dev38", "dev42", "heldout", "heldout3",
-                              "heldout5", "heldout7", "heldout8")]
+              if name not in ("dev22", "dev31", "dev32", "dev33", "dev38", "dev42", "dev43", "heldout",
+                              "heldout3", "heldout5", "heldout7", "heldout8")]
 
 
 @pytest.fixture(scope="module")
