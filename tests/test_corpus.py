@@ -49,11 +49,12 @@ FLOORS = {
     "dev44": (0.71, 1, 0.81, 0.93), "heldout": (0.73, 3, 0.82, 0.90), "heldout2": (1.0, 0, 0.83, 0.90),
     "heldout3": (0.87, 7, 0.80, 0.93), "heldout4": (0.77, 0, 0.84, 0.95), "heldout5": (0.77, 1, 0.83, 0.95),
     "heldout6": (0.77, 0, 0.79, 0.72), "heldout7": (0.79, 5, 0.72, 0.78), "heldout8": (0.75, 4, 0.75, 0.94),
+    "heldout9": (0.58, 6, 0.73, 0.90), "heldout10": (0.66, 7, 0.75, 0.85),
 }
 # sets with calm chats that get a negative prompt (counted in their false alarms)
 CALM_CLEAN = [name for name in FLOORS
               if name not in ("dev22", "dev31", "dev32", "dev33", "dev38", "dev42", "dev43", "heldout",
-                              "heldout3", "heldout5", "heldout7", "heldout8")]
+                              "heldout3", "heldout5", "heldout7", "heldout8", "heldout9", "heldout10")]
 
 
 @pytest.fixture(scope="module")
