@@ -7,6 +7,7 @@ so that a supervisor or an integrator can act on them without reading code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class RuleFileError(AssistError):
         lines = [str(i) for i in self.issues] or ["no errors"]
         super().__init__("\n".join(lines))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its issues when it crosses a process boundary (`assist backtest`'s workers)
+        return (type(self), (self.issues + self.warnings,))
+
 
 class ConditionError(AssistError):
     """A `when:` expression that cannot be compiled; `offset` is the column in it (1-based)."""
@@ -81,3 +86,6 @@ class LabelError(AssistError):
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.where, self.message))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assist import Engine, RuleFileError, load_phrasebook
+from assist.errors import LabelError, Location
 from assist.examples import check_examples
 from assist.phrasebook import DEFAULT_DIR
 
@@ -27,6 +28,21 @@ def test_invalid_phrasebook_reports_where_and_what(path: Path) -> None:
         expected_prefix = f"{path.name}:{spot}: "
         assert any(r.split("/")[-1].startswith(expected_prefix) and words in r for r in reported), (
             f"expected {expected_prefix}{words}\n got:\n  " + "\n  ".join(reported))
+
+
+def test_load_error_survives_a_process_boundary() -> None:
+    """`assist backtest` loads each side in a worker process: the parent must get the same issues."""
+    import pickle
+
+    with pytest.raises(RuleFileError) as caught:
+        load_phrasebook(INVALID[0])
+    back = pickle.loads(pickle.dumps(caught.value))
+    assert type(back) is RuleFileError
+    assert [str(i) for i in back.issues] == [str(i) for i in caught.value.issues]
+    assert [str(i) for i in back.warnings] == [str(i) for i in caught.value.warnings]
+    assert str(back) == str(caught.value)
+    label = LabelError(Location("chat.jsonl", 3), "mood_label 'angry' is not one of upset, neutral, positive")
+    assert str(pickle.loads(pickle.dumps(label))) == str(label)
 
 
 def test_every_invalid_case_has_its_expectation() -> None:
