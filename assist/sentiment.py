@@ -171,8 +171,11 @@ class SentimentScorer:
                 last = m.end()
             rest = "".join(pieces) + rest[last:]
         if not rest.strip(" .,!?;:-"):
-            return raw  # nothing but courtesy: "thanks!", "ok please"
-        lowered = self._base.compound(rest)
+            if complaint or raw > UPSET_BELOW:
+                return raw  # nothing but courtesy: "thanks!", "ok please"
+            lowered = 0.0  # nothing but service words: a bare "no", "no thanks" answers a question
+        else:
+            lowered = self._base.compound(rest)
         if complaint:
             new, fairer, label = lowered, lowered < raw, "courtesy words set aside"
         elif raw <= UPSET_BELOW:  # neutral at most: "I want to cancel my order" is not happy either

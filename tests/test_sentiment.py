@@ -91,7 +91,8 @@ def test_set_aside_needs_words(tmp_path: Path) -> None:
                               "the cue's words; give it 'phrases' or 'patterns'")
 
 
-@pytest.mark.parametrize("text", ["no thats all", "I want to cancel my order", "Hi, I have a problem with my account"])
+@pytest.mark.parametrize("text", ["no thats all", "I want to cancel my order", "Hi, I have a problem with my account",
+                                  "no", "no thanks"])  # nothing but service words: a bare answer
 def test_service_words_in_a_plain_turn_are_not_upset(text: str) -> None:
     assert VaderBase().compound(text) <= -0.05  # bare VADER reads them as sad
     record = turn(text)
