@@ -253,3 +253,20 @@ def test_a_repeating_timer_at_an_absurd_clock_fires_once_instead_of_spinning(eng
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_gold_customer_who_gives_up_quietly_is_meek_not_vip(engine: Engine) -> None:
+    """The tier says VIP; the words say meek. A quiet give-up outweighs the profile, a demand does not."""
+    gold = {"tier": "gold", "lifetime_value": 18500, "prior_complaints": 0, "prior_refunds": 0}
+    quiet = run(engine, chat(("customer", "Good morning. The cashback of last month did not come to my card."),
+                             ("agent", "That offer needed a minimum spend of 10,000, your spend was 9,400."),
+                             ("customer", "ohh. ok sir no problem. if not possible then leave it, my mistake only"),
+                             cid="quiet", profile=gold))
+    loud = run(engine, chat(("customer", "Good morning. The cashback of last month did not come to my card."),
+                            ("agent", "That offer needed a minimum spend of 10,000, your spend was 9,400."),
+                            ("customer", "I want the cashback credited today, I spend with you every month."),
+                            cid="loud", profile=gold))
+    last = [r for r in quiet if r["kind"] == "turn"][-1]["customer_type"]
+    assert last is not None and last["label"] == "meek"
+    assert any(e["why"].startswith("resigned") for e in last["evidence"])
+    assert [r for r in loud if r["kind"] == "turn"][-1]["customer_type"]["label"] == "vip"
