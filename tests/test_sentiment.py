@@ -103,3 +103,11 @@ def test_service_words_in_a_plain_turn_are_not_upset(text: str) -> None:
 @pytest.mark.parametrize("text", ["No. This is unacceptable, I want to cancel everything", "no, nobody answered me"])
 def test_service_words_in_a_complaint_stay_upset(text: str) -> None:
     assert turn(text)["mood"] == "upset"
+
+
+@pytest.mark.parametrize("text", ["ok never mind, I wait", "it's fine, never mind. it cannot be helped"])
+def test_a_quiet_give_up_reads_as_a_mild_upset(text: str) -> None:
+    """Most authors label a quiet give-up upset; it stays mild, above empathize's -0.3."""
+    record = turn(text)
+    assert record["mood"] == "upset" and -0.3 < record["sentiment"] < -0.05
+    assert any(a["cue"] == "resigned" for a in record["evidence"]["adjustments"])
