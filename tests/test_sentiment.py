@@ -111,3 +111,10 @@ def test_a_quiet_give_up_reads_as_a_mild_upset(text: str) -> None:
     record = turn(text)
     assert record["mood"] == "upset" and -0.3 < record["sentiment"] < -0.05
     assert any(a["cue"] == "resigned" for a in record["evidence"]["adjustments"])
+
+
+def test_status_brought_up_in_a_chat_is_leverage_not_small_talk() -> None:
+    record = turn("I am platinum member 4 years, I spend a lot here")
+    assert record["mood"] == "upset"
+    assert any(a["cue"] == "vip-claim" for a in record["evidence"]["adjustments"])
+    assert turn("Good. This is how a client like us must be treated. Thank you Sarah")["mood"] == "positive"
