@@ -176,6 +176,55 @@ def _server_setup(args: argparse.Namespace, command: str) -> tuple[Any, Phrasebo
     return None
 
 
+def cmd_train_mood(args: argparse.Namespace) -> int:
+    from .evaluate import load_labelled
+    from .moodtrain import accuracy, fit, to_yaml, training_rows
+
+    try:
+        book = _phrasebook(args.phrasebook)
+    except RuleFileError as exc:
+        _print_issues(exc, sys.stderr)
+        return 2
+
+    def rows_of(names: list[str]) -> list[Any] | None:
+        rows = []
+        for name in names:
+            if not Path(name).exists():
+                print(f"assist train-mood: {name}: no such file or directory", file=sys.stderr)
+                return None
+            try:
+                labelled = load_labelled([Path(name)])
+            except LabelError as exc:
+                print(f"assist train-mood: {exc}", file=sys.stderr)
+                return None
+            rows.extend(training_rows(book, labelled))
+        return rows
+
+    train = rows_of(args.data)
+    measure = rows_of(args.measure or [])
+    if train is None or measure is None:
+        return 2
+    if not any(r.upset for r in train) or all(r.upset for r in train):
+        print("assist train-mood: the labelled turns need both upset and other moods", file=sys.stderr)
+        return 2
+    groups = sorted({r.group for r in train})
+    if len(groups) < args.min_sets:
+        print(f"assist train-mood: {len(groups)} labelled sets given; words must be used in --min-sets "
+              f"{args.min_sets} of them, so only cues would be learned. Give more sets or a lower --min-sets",
+              file=sys.stderr)
+    model = fit(train, min_sets=args.min_sets, l2=args.l2)
+    trained_on = {"sets": groups, "turns": len(train), "min_sets": args.min_sets, "l2": args.l2}
+    Path(args.out).write_text(to_yaml(model, trained_on), encoding="utf-8")
+    print(f"trained on {len(train)} labelled customer turns from {len(groups)} sets; "
+          f"{len(model.weights)} weights written to {args.out}")
+    print("| turns | count | upset-or-not, cue layer | with the mood model |")
+    print("|---|---|---|---|")
+    print(f"| trained on | {len(train)} | {accuracy(None, train):.1%} | {accuracy(model, train):.1%} |")
+    if measure:
+        print(f"| measured only | {len(measure)} | {accuracy(None, measure):.1%} | {accuracy(model, measure):.1%} |")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -432,6 +481,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="directory with VADER's *GroundTruth.txt files: report Pearson r against bare VADER")
     p.add_argument("--misses", action="store_true", help="list every miss, false alarm and wrong type on stderr")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train-mood", help="learn the mood model's weights from labelled development sets")
+    p.add_argument("data", nargs="+", metavar="DATA", help="labelled sets (directories, one author each) to learn from")
+    p.add_argument("--out", required=True, metavar="FILE", help="weights file to write (phrasebooks/mood-model.yaml)")
+    p.add_argument("--phrasebook", "-p", action="append", metavar="P", help="cues to read the turns with")
+    p.add_argument("--measure", action="append", metavar="DATA", help="held-out set to measure, never learned from")
+    p.add_argument("--min-sets", type=int, default=6, help="a word counts only when this many sets use it (6)")
+    p.add_argument("--l2", type=float, default=1e-3, help="penalty on the squared weights (0.001)")
+    p.set_defaults(func=cmd_train_mood)
 
     p = sub.add_parser("serve", help="run the live server (Socket.IO + REST)")
     _server_flags(p)

@@ -247,15 +247,20 @@ class Engine:
         return self._open
 
     # -- turns ------------------------------------------------------------------------
-    def _analyse(self, text: str, role: str) -> tuple[tuple[CueMatch, ...], float, dict[str, Any]]:
+    def _analyse(self, text: str, role: str, conv: Conversation | None = None) -> tuple[
+            tuple[CueMatch, ...], float, dict[str, Any]]:
         matches = self.phrasebook.cues.detect(text, role)
         score = self._scorer.score(text, matches)
+        model = self.phrasebook.mood_model
+        if model is not None and role == "customer" and conv is not None:  # the learned check of the mood call
+            agent_cues = conv.last_agent.cues if conv.last_agent is not None else ()
+            score = model.correct(score, text, [m.cue for m in matches], agent_cues)
         evidence = score.to_json()
         evidence["cues"] = [{"cue": m.cue, "quote": m.quote[:QUOTE_CHARS]} for m in matches]
         return matches, score.value, evidence
 
     def _message(self, conv: Conversation, event: Message, ts: float, index: int) -> list[Record]:
-        matches, value, evidence = self._analyse(event.text, event.role)
+        matches, value, evidence = self._analyse(event.text, event.role, conv)
         cues = frozenset(m.cue for m in matches)
         turn = Turn(index, ts, event.role, event.text[:QUOTE_CHARS], value, mood_of(value), cues,
                     count_words(event.text))

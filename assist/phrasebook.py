@@ -31,10 +31,12 @@ from jinja2.sandbox import SandboxedEnvironment
 from .conditions import SCHEMA, Condition, compile_condition
 from .cues import Cue, CueLibrary, check_references, read_cue_file
 from .errors import ConditionError, Issue, Location, RuleFileError
+from .moodmodel import MoodModel, load_mood_model
 from .profile import TypeRules, load_types
 from .schema import Field, check_value, read_mapping
 from .yamlsrc import describe, display_path, find_token, load_yaml, suggest, value_where, where
 
+MOOD_MODEL_FILE = "mood-model.yaml"
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "phrasebooks"
 TRIGGERS = ("customer", "agent", "end", "hold", "timer")
 TIMERS = ("hold", "waiting")
@@ -126,6 +128,7 @@ class Phrasebook:
     fingerprint: str = ""
     warnings: tuple[Issue, ...] = ()
     by_trigger: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
+    mood_model: MoodModel | None = None
 
     def entry(self, entry_id: str) -> Entry | None:
         return next((e for e in self.entries if e.id == entry_id), None)
@@ -142,11 +145,12 @@ class _Raw:
     layered_only: bool = False  # first seen in a later (team) file
 
 
-def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path | None]:
-    """(phrasebook files, cue files, types file) from the paths given, in layering order."""
+def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path | None, Path | None]:
+    """(phrasebook files, cue files, types file, mood model file) from the paths given, in layering order."""
     books: list[Path] = []
     cue_files: list[Path] = []
     types: Path | None = None
+    model: Path | None = None
     for raw in paths:
         path = Path(display_path(raw))
         if path.is_dir():
@@ -154,6 +158,8 @@ def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path 
             cue_files.extend(sorted((path / "cues").glob("*.yaml")))
             if (path / "types.yaml").exists():
                 types = path / "types.yaml"
+            if (path / MOOD_MODEL_FILE).exists():
+                model = path / MOOD_MODEL_FILE
         else:
             books.append(path)
     if not cue_files and books:  # a lone file: the cues and types beside it, else the defaults
@@ -163,7 +169,10 @@ def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path 
         cue_files = sorted(cue_dir.glob("*.yaml"))
         if types is None:
             types = beside / "types.yaml" if (beside / "types.yaml").exists() else default / "types.yaml"
-    return books, cue_files, types
+        if model is None:
+            model = beside / MOOD_MODEL_FILE if (beside / "cues").is_dir() else default / MOOD_MODEL_FILE
+            model = model if model.exists() else None
+    return books, cue_files, types, model
 
 
 _CUE_CACHE: dict[str, tuple[dict[str, Cue], list[Issue], CueLibrary | None, list[Issue]]] = {}
@@ -218,7 +227,7 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
     With no paths, the shipped `phrasebooks/` directory. `texts` maps a path to its
     content, for checking an edit before it is written (the editor, `assist check -`).
     """
-    books, cue_files, types_file = _resolve(paths or (DEFAULT_DIR,))
+    books, cue_files, types_file, model_file = _resolve(paths or (DEFAULT_DIR,))
     texts = texts or {}
     issues: list[Issue] = []
     cues, cue_issues = _read_cue_files(cue_files, texts)
@@ -277,12 +286,19 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
             types = load_types(types_file, library.ids(), prompt_ids)
         except RuleFileError as exc:
             issues.extend(exc.issues)
+    mood_model = None
+    if model_file is not None:
+        try:
+            mood_model = _mood_model(model_file, texts)
+        except RuleFileError as exc:
+            issues.extend(exc.issues)
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         raise RuleFileError(issues)
     entries.sort(key=lambda e: e.order)
     digest = hashlib.sha256()
-    for path in [*cue_files, *books, *([types_file] if types_file else [])]:
+    extra = [p for p in (types_file, model_file) if p is not None]
+    for path in [*cue_files, *books, *extra]:
         content = texts.get(str(path))
         digest.update(content.encode() if content is not None else Path(path).read_bytes())
     live = tuple(entries)
@@ -291,10 +307,25 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
         entries=live, cues=library, types=types,
         budget=Budget(**{k: int(v) for k, v in budget_values.items()}),
         implicit_hold_cues=frozenset(hold_cues), end_horizon=float(settings.get("end_horizon", 600)),
-        sources=tuple(str(p) for p in [*books, *cue_files, *([types_file] if types_file else [])]),
+        sources=tuple(str(p) for p in [*books, *cue_files, *extra]), mood_model=mood_model,
         fingerprint=digest.hexdigest()[:12],
         warnings=tuple(i for i in issues if i.severity != "error"), by_trigger=by_trigger,
     )
+
+
+_MODEL_CACHE: dict[str, MoodModel] = {}
+
+
+def _mood_model(path: Path, texts: dict[str, str]) -> MoodModel:
+    """The weights file, parsed once while its bytes stay the same."""
+    content = texts.get(str(path))
+    data = content.encode() if content is not None else path.read_bytes()
+    key = hashlib.sha256(str(path).encode() + b"\0" + data).hexdigest()
+    if key not in _MODEL_CACHE:
+        if len(_MODEL_CACHE) > 4:
+            _MODEL_CACHE.clear()
+        _MODEL_CACHE[key] = load_mood_model(path, content)
+    return _MODEL_CACHE[key]
 
 
 def paths_label(books: list[Path]) -> str:

@@ -1,0 +1,132 @@
+"""The learned mood check: its corrections and their evidence, its weights file, and training."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assist import load_phrasebook
+from assist.engine import Engine
+from assist.errors import RuleFileError
+from assist.evaluate import load_labelled
+from assist.moodtrain import accuracy, fit, to_yaml, training_rows
+
+from .conftest import DATA, ROOT
+
+BOOK = load_phrasebook()
+SETS = DATA / "conversations"
+
+
+def customer_turn(text: str, book: Any = BOOK) -> dict[str, Any]:
+    engine = Engine(book)
+    engine.feed({"conversation": "c", "type": "start", "ts": 0})
+    engine.feed({"conversation": "c", "type": "message", "ts": 2, "role": "agent", "text": "Hi, how can I help?"})
+    records = engine.feed({"conversation": "c", "type": "message", "ts": 9, "role": "customer", "text": text})
+    return next(r for r in records if r["kind"] == "turn")
+
+
+def model_step(turn: dict[str, Any]) -> dict[str, Any] | None:
+    return next((a for a in turn["evidence"]["adjustments"] if a["cue"] == "mood-model"), None)
+
+
+def test_the_shipped_model_is_loaded_with_the_phrasebook() -> None:
+    model = BOOK.mood_model
+    assert model is not None and len(model.weights) > 1000
+    assert model.upset_value <= -0.05 < model.calm_value and 0 < model.reach < 1
+
+
+def test_an_implicit_complaint_no_cue_knows_reads_upset_with_the_words_behind_it() -> None:
+    turn = customer_turn("I am paying every month for this")
+    step = model_step(turn)
+    assert turn["mood"] == "upset" and step is not None
+    assert step["effect"].startswith("mood model: upset (p ") and "'every'" in step["quote"]
+    assert step["before"] > -0.05 and step["after"] == turn["sentiment"] == -0.1
+
+
+def test_a_flat_report_of_a_problem_is_not_an_upset_turn() -> None:
+    turn = customer_turn("hello, the internet is not working since morning")
+    step = model_step(turn)
+    assert turn["mood"] == "neutral" and step is not None
+    assert step["effect"].startswith("mood model: not upset") and step["before"] <= -0.05
+    assert "failure-report" in turn["cues"]  # the cue stays, for the rules that read it
+
+
+@pytest.mark.parametrize("text", ["WHERE IS MY REFUND...!!!", "You people are unbelievable", "this is a scam"])
+def test_a_strong_reading_stands(text: str) -> None:
+    turn = customer_turn(text)
+    assert turn["mood"] == "upset" and model_step(turn) is None
+
+
+def test_agent_turns_are_never_corrected() -> None:
+    engine = Engine(BOOK)
+    engine.feed({"conversation": "c", "type": "start", "ts": 0})
+    records = engine.feed({"conversation": "c", "type": "message", "ts": 2, "role": "agent",
+                           "text": "I'm sorry, I am paying attention to every detail of this"})
+    assert model_step(records[0]) is None
+
+
+def test_without_the_weights_file_the_cue_layer_score_stands(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "phrasebooks", book)
+    (book / "mood-model.yaml").unlink()
+    plain = load_phrasebook(book)
+    assert plain.mood_model is None
+    turn = customer_turn("I am paying every month for this", plain)
+    assert turn["mood"] != "upset" and model_step(turn) is None
+
+
+def test_a_broken_weights_file_is_an_error_with_file_and_line(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "phrasebooks", book)
+    path = book / "mood-model.yaml"
+    lines = path.read_text().splitlines()
+    weights_at = lines.index("  weights:")
+    lines[weights_at + 1] = '    "word:zzlate": lots'
+    lines[weights_at + 2] = '    "zzlate": 0.5'
+    lines = [("  upset_value: 0.2" if line.startswith("  upset_value:") else line) for line in lines]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RuleFileError) as caught:
+        load_phrasebook(book)
+    text = str(caught.value)
+    assert f"{path}:{weights_at + 2}:" in text and "the weight of 'word:zzlate' must be a number" in text
+    assert f"{path}:{weights_at + 3}:" in text and "'zzlate' is not a feature name" in text
+    assert "upset_value must read as upset" in text
+
+
+def test_training_is_repeatable_and_learns_from_the_labels() -> None:
+    labelled = load_labelled([SETS / name for name in ("dev8", "dev9", "dev10", "dev45")])
+    rows = training_rows(BOOK, labelled)
+    assert len(rows) > 250 and {r.group for r in rows} == {"dev8", "dev9", "dev10", "dev45"}
+    first, second = fit(rows, min_sets=2), fit(rows, min_sets=2)
+    assert to_yaml(first, {}) == to_yaml(second, {})
+    assert any(f.startswith("word:") for f in first.weights) and any(f.startswith("cue:") for f in first.weights)
+    assert accuracy(first, rows) > accuracy(None, rows)
+
+
+def test_the_shipped_model_never_learned_from_a_held_out_set() -> None:
+    model = BOOK.mood_model
+    assert model is not None
+    held_out = {p.name for p in SETS.iterdir() if p.name.startswith("heldout")} - {"heldout9", "heldout10"}
+    assert set(model.trained_on["sets"]).isdisjoint(held_out)
+    assert model.trained_on["turns"] > 5000
+
+
+def test_train_mood_writes_weights_the_phrasebook_loads(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "phrasebooks", book)
+    out = book / "mood-model.yaml"
+    run = subprocess.run([sys.executable, "-m", "assist", "train-mood", str(SETS / "dev8"), str(SETS / "dev9"),
+                          "--min-sets", "2", "--measure", str(SETS / "dev10"), "--out", str(out)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert "| trained on |" in run.stdout and "| measured only |" in run.stdout
+    model = load_phrasebook(book).mood_model
+    assert model is not None and model.trained_on["sets"] == ["dev8", "dev9"]
+    missing = subprocess.run([sys.executable, "-m", "assist", "train-mood", str(tmp_path / "nope"), "--out",
+                              str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode == 2 and "no such file or directory" in missing.stderr
