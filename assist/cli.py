@@ -176,53 +176,67 @@ def _server_setup(args: argparse.Namespace, command: str) -> tuple[Any, Phrasebo
     return None
 
 
-def cmd_train_mood(args: argparse.Namespace) -> int:
+def _training_data(command: str, book: Phrasebook, names: list[str], rows_of: Any) -> list[Any] | None:
+    """The training rows of labelled sets, or None after saying on stderr what is wrong."""
     from .evaluate import load_labelled
-    from .moodtrain import accuracy, fit, to_yaml, training_rows
 
+    rows: list[Any] = []
+    for name in names:
+        if not Path(name).exists():
+            print(f"assist {command}: {name}: no such file or directory", file=sys.stderr)
+            return None
+        try:
+            labelled = load_labelled([Path(name)])
+        except LabelError as exc:
+            print(f"assist {command}: {exc}", file=sys.stderr)
+            return None
+        rows.extend(rows_of(book, labelled))
+    return rows
+
+
+def _train(args: argparse.Namespace, command: str, rows_of: Any, fit: Any, accuracy: Any, to_yaml: Any,
+           what: str) -> int:
+    """Shared shell of `assist train-mood` and `assist train-types`: read, fit, write, report."""
     try:
         book = _phrasebook(args.phrasebook)
     except RuleFileError as exc:
         _print_issues(exc, sys.stderr)
         return 2
-
-    def rows_of(names: list[str]) -> list[Any] | None:
-        rows = []
-        for name in names:
-            if not Path(name).exists():
-                print(f"assist train-mood: {name}: no such file or directory", file=sys.stderr)
-                return None
-            try:
-                labelled = load_labelled([Path(name)])
-            except LabelError as exc:
-                print(f"assist train-mood: {exc}", file=sys.stderr)
-                return None
-            rows.extend(training_rows(book, labelled))
-        return rows
-
-    train = rows_of(args.data)
-    measure = rows_of(args.measure or [])
+    train = _training_data(command, book, args.data, rows_of)
+    measure = _training_data(command, book, args.measure or [], rows_of)
     if train is None or measure is None:
         return 2
-    if not any(r.upset for r in train) or all(r.upset for r in train):
-        print("assist train-mood: the labelled turns need both upset and other moods", file=sys.stderr)
+    if not train:
+        print(f"assist {command}: no labelled {what} in {', '.join(args.data)}", file=sys.stderr)
         return 2
     groups = sorted({r.group for r in train})
     if len(groups) < args.min_sets:
-        print(f"assist train-mood: {len(groups)} labelled sets given; words must be used in --min-sets "
-              f"{args.min_sets} of them, so only cues would be learned. Give more sets or a lower --min-sets",
+        print(f"assist {command}: {len(groups)} labelled sets given; words must be used in --min-sets "
+              f"{args.min_sets} of them, so no word will be learned. Give more sets or a lower --min-sets",
               file=sys.stderr)
     model = fit(train, min_sets=args.min_sets, l2=args.l2)
-    trained_on = {"sets": groups, "turns": len(train), "min_sets": args.min_sets, "l2": args.l2}
+    trained_on = {"sets": groups, "rows": len(train), "min_sets": args.min_sets, "l2": args.l2}
     Path(args.out).write_text(to_yaml(model, trained_on), encoding="utf-8")
-    print(f"trained on {len(train)} labelled customer turns from {len(groups)} sets; "
-          f"{len(model.weights)} weights written to {args.out}")
-    print("| turns | count | upset-or-not, cue layer | with the mood model |")
+    print(f"trained on {len(train)} labelled {what} from {len(groups)} sets; "
+          f"{len(model.weights)} weighted features written to {args.out}")
+    print(f"| {what} | count | rules alone | with the model |")
     print("|---|---|---|---|")
     print(f"| trained on | {len(train)} | {accuracy(None, train):.1%} | {accuracy(model, train):.1%} |")
     if measure:
         print(f"| measured only | {len(measure)} | {accuracy(None, measure):.1%} | {accuracy(model, measure):.1%} |")
     return 0
+
+
+def cmd_train_mood(args: argparse.Namespace) -> int:
+    from .moodtrain import accuracy, fit, to_yaml, training_rows
+
+    return _train(args, "train-mood", training_rows, fit, accuracy, to_yaml, "customer turns")
+
+
+def cmd_train_types(args: argparse.Namespace) -> int:
+    from .typetrain import accuracy, fit, to_yaml, training_rows
+
+    return _train(args, "train-types", training_rows, fit, accuracy, to_yaml, "conversations")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -482,14 +496,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--misses", action="store_true", help="list every miss, false alarm and wrong type on stderr")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("train-mood", help="learn the mood model's weights from labelled development sets")
-    p.add_argument("data", nargs="+", metavar="DATA", help="labelled sets (directories, one author each) to learn from")
-    p.add_argument("--out", required=True, metavar="FILE", help="weights file to write (phrasebooks/mood-model.yaml)")
-    p.add_argument("--phrasebook", "-p", action="append", metavar="P", help="cues to read the turns with")
-    p.add_argument("--measure", action="append", metavar="DATA", help="held-out set to measure, never learned from")
-    p.add_argument("--min-sets", type=int, default=6, help="a word counts only when this many sets use it (6)")
-    p.add_argument("--l2", type=float, default=1e-3, help="penalty on the squared weights (0.001)")
-    p.set_defaults(func=cmd_train_mood)
+    for name, func, out, l2, helps in (
+            ("train-mood", cmd_train_mood, "mood-model.yaml", 1e-3, "the mood model's weights (upset or not)"),
+            ("train-types", cmd_train_types, "type-model.yaml", 1e-3, "the type model's weights (complainer type)")):
+        p = sub.add_parser(name, help=f"learn {helps} from labelled development sets")
+        p.add_argument("data", nargs="+", metavar="DATA", help="labelled sets (directories, one author each)")
+        p.add_argument("--out", required=True, metavar="FILE", help=f"weights file to write (phrasebooks/{out})")
+        p.add_argument("--phrasebook", "-p", action="append", metavar="P", help="cues and rules to read the chats with")
+        p.add_argument("--measure", action="append", metavar="DATA", help="held-out set to measure, never learned from")
+        p.add_argument("--min-sets", type=int, default=6, help="a word counts only when this many sets use it (6)")
+        p.add_argument("--l2", type=float, default=l2, help=f"penalty on the squared weights ({l2:g})")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("serve", help="run the live server (Socket.IO + REST)")
     _server_flags(p)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -61,15 +62,21 @@ def training_rows(phrasebook: Phrasebook, labelled: list[Labelled]) -> list[Row]
     return rows
 
 
+def used_by_enough(rows: Iterable[tuple[str, Iterable[str]]], min_sets: int, gated: tuple[str, ...]) -> set[str]:
+    """The features of (group, features) rows, less those whose name starts with one of
+    `gated` and that fewer than `min_sets` groups use."""
+    used_in: dict[str, set[str]] = defaultdict(set)
+    for group, features in rows:
+        for f in features:
+            used_in[f].add(group)
+    return {f for f, groups in used_in.items() if len(groups) >= min_sets or not f.startswith(gated)}
+
+
 def fit(rows: list[Row], *, min_sets: int = 6, l2: float = 1e-3, steps: int = 150, rate: float = 0.05) -> MoodModel:
     """A logistic model of P(upset) from the rows: mean log-loss plus `l2`/2 times the
     squared word, pair and cue weights, minimised by full-batch Adam (no randomness:
     the same rows always give the same weights)."""
-    used_in: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        for f in row.features:
-            used_in[f].add(row.group)
-    names = sorted(f for f, groups in used_in.items() if len(groups) >= min_sets or not f.startswith((WORD, PAIR)))
+    names = sorted(used_by_enough([(row.group, row.features) for row in rows], min_sets, (WORD, PAIR)))
     column = {f: i for i, f in enumerate(names)}
     data = [([column[f] for f in sorted(row.features) if f in column], row.score, row.base, 1.0 if row.upset else 0.0)
             for row in rows]

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,15 @@ from .conditions import SCHEMA, Condition, compile_condition
 from .cues import Cue, CueLibrary, check_references, read_cue_file
 from .errors import ConditionError, Issue, Location, RuleFileError
 from .moodmodel import MoodModel, load_mood_model
+from .typemodel import load_type_model
 from .profile import TypeRules, load_types
 from .schema import Field, check_value, read_mapping
 from .yamlsrc import describe, display_path, find_token, load_yaml, suggest, value_where, where
 
 MOOD_MODEL_FILE = "mood-model.yaml"
+TYPE_MODEL_FILE = "type-model.yaml"
+MODEL_FILES: dict[str, Callable[[Path, str | None], Any]] = {MOOD_MODEL_FILE: load_mood_model,
+                                                             TYPE_MODEL_FILE: load_type_model}
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "phrasebooks"
 TRIGGERS = ("customer", "agent", "end", "hold", "timer")
 TIMERS = ("hold", "waiting")
@@ -145,12 +149,12 @@ class _Raw:
     layered_only: bool = False  # first seen in a later (team) file
 
 
-def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path | None, Path | None]:
-    """(phrasebook files, cue files, types file, mood model file) from the paths given, in layering order."""
+def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path | None, dict[str, Path]]:
+    """(phrasebook files, cue files, types file, learned model files by name) from the paths given."""
     books: list[Path] = []
     cue_files: list[Path] = []
     types: Path | None = None
-    model: Path | None = None
+    models: dict[str, Path] = {}
     for raw in paths:
         path = Path(display_path(raw))
         if path.is_dir():
@@ -158,8 +162,7 @@ def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path 
             cue_files.extend(sorted((path / "cues").glob("*.yaml")))
             if (path / "types.yaml").exists():
                 types = path / "types.yaml"
-            if (path / MOOD_MODEL_FILE).exists():
-                model = path / MOOD_MODEL_FILE
+            models.update({name: path / name for name in MODEL_FILES if (path / name).exists()})
         else:
             books.append(path)
     if not cue_files and books:  # a lone file: the cues and types beside it, else the defaults
@@ -169,10 +172,10 @@ def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path 
         cue_files = sorted(cue_dir.glob("*.yaml"))
         if types is None:
             types = beside / "types.yaml" if (beside / "types.yaml").exists() else default / "types.yaml"
-        if model is None:
-            model = beside / MOOD_MODEL_FILE if (beside / "cues").is_dir() else default / MOOD_MODEL_FILE
-            model = model if model.exists() else None
-    return books, cue_files, types, model
+        if not models:
+            home = beside if (beside / "cues").is_dir() else default
+            models = {name: home / name for name in MODEL_FILES if (home / name).exists()}
+    return books, cue_files, types, models
 
 
 _CUE_CACHE: dict[str, tuple[dict[str, Cue], list[Issue], CueLibrary | None, list[Issue]]] = {}
@@ -227,7 +230,7 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
     With no paths, the shipped `phrasebooks/` directory. `texts` maps a path to its
     content, for checking an edit before it is written (the editor, `assist check -`).
     """
-    books, cue_files, types_file, model_file = _resolve(paths or (DEFAULT_DIR,))
+    books, cue_files, types_file, model_files = _resolve(paths or (DEFAULT_DIR,))
     texts = texts or {}
     issues: list[Issue] = []
     cues, cue_issues = _read_cue_files(cue_files, texts)
@@ -286,18 +289,21 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
             types = load_types(types_file, library.ids(), prompt_ids)
         except RuleFileError as exc:
             issues.extend(exc.issues)
-    mood_model = None
-    if model_file is not None:
+    learned: dict[str, Any] = {}
+    for name, model_file in model_files.items():
         try:
-            mood_model = _mood_model(model_file, texts)
+            learned[name] = _learned(model_file, texts, MODEL_FILES[name])
         except RuleFileError as exc:
             issues.extend(exc.issues)
+    mood_model = learned.get(MOOD_MODEL_FILE)
+    if TYPE_MODEL_FILE in learned:
+        types = replace(types, model=learned[TYPE_MODEL_FILE])
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         raise RuleFileError(issues)
     entries.sort(key=lambda e: e.order)
     digest = hashlib.sha256()
-    extra = [p for p in (types_file, model_file) if p is not None]
+    extra = [p for p in (types_file, *model_files.values()) if p is not None]
     for path in [*cue_files, *books, *extra]:
         content = texts.get(str(path))
         digest.update(content.encode() if content is not None else Path(path).read_bytes())
@@ -313,18 +319,18 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
     )
 
 
-_MODEL_CACHE: dict[str, MoodModel] = {}
+_MODEL_CACHE: dict[str, Any] = {}
 
 
-def _mood_model(path: Path, texts: dict[str, str]) -> MoodModel:
-    """The weights file, parsed once while its bytes stay the same."""
+def _learned(path: Path, texts: dict[str, str], load: Callable[[Path, str | None], Any]) -> Any:
+    """A learned model's weights file, parsed once while its bytes stay the same."""
     content = texts.get(str(path))
     data = content.encode() if content is not None else path.read_bytes()
     key = hashlib.sha256(str(path).encode() + b"\0" + data).hexdigest()
     if key not in _MODEL_CACHE:
         if len(_MODEL_CACHE) > 4:
             _MODEL_CACHE.clear()
-        _MODEL_CACHE[key] = load_mood_model(path, content)
+        _MODEL_CACHE[key] = load(path, content)
     return _MODEL_CACHE[key]
 
 

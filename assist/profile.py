@@ -49,6 +49,7 @@ class TypeRules:
     types: dict[str, TypeRule]
     threshold: float = 1.0
     switch_margin: float = 0.5
+    model: Any = None  # typemodel.TypeModel: the learned check of the profiler's call (type-model.yaml)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +78,32 @@ class TypeEstimate:
 
 @dataclass
 class Profiler:
-    """Per-conversation type estimate with hysteresis."""
+    """Per-conversation type estimate with hysteresis; `estimate` is the one published
+    (the type model's when it overrules the profiler, see typemodel.py)."""
 
     rules: TypeRules
     estimate: TypeEstimate = field(default_factory=TypeEstimate)
+    own: TypeEstimate = field(default_factory=TypeEstimate)  # the profiler's own call, before the model
+    words: dict[str, tuple[int, str]] = field(default_factory=dict)  # model words said: first event and quote
 
     def update(self, context: Mapping[str, Any], said: Mapping[str, int],
+               quotes: Mapping[str, tuple[int, str]], about: Mapping[str, str]) -> TypeEstimate:
+        self.own = self._score(context, said, quotes, about)
+        model = self.rules.model
+        if model is None:
+            self.estimate = self.own
+            return self.estimate
+        turn = context.get("last_customer")
+        if turn is not None and turn.text:
+            for w in model.words_of(turn.text):
+                self.words.setdefault(w, (turn.event, turn.text))
+        trend = context["trend"]
+        features = model.features(context["profile"], self.own.label, said, self.words, trend.lowest,
+                                  trend.upset_turns / max(1, trend.turns))
+        self.estimate = model.check(self.estimate, self.own, features, quotes, self.words)
+        return self.estimate
+
+    def _score(self, context: Mapping[str, Any], said: Mapping[str, int],
                quotes: Mapping[str, tuple[int, str]], about: Mapping[str, str]) -> TypeEstimate:
         scores: dict[str, float] = {}
         # per type: (weight, cue id or the signal that fired); evidence is written for the top type only
@@ -105,21 +126,19 @@ class Profiler:
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         top, top_score = ranked[0] if ranked else (None, 0.0)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        current = self.estimate.label
+        current = self.own.label
         if current is not None and top != current:
             if top_score < scores.get(current, 0.0) + self.rules.switch_margin:
                 top, top_score = current, scores.get(current, 0.0)
                 runner_up = max(s for k, s in scores.items() if k != current) if len(scores) > 1 else 0.0
         if top is None or top_score < self.rules.threshold:
             if current is None or scores.get(current, 0.0) < self.rules.threshold / 2:
-                self.estimate = TypeEstimate()
-                return self.estimate
+                return TypeEstimate()
         assert top is not None
         evidence = tuple(_evidence(reason, context, quotes, about)
                          for _, reason in sorted(reasons[top], key=lambda pr: -pr[0])[:4])
         confidence = top_score / (top_score + runner_up + 1.0)
-        self.estimate = TypeEstimate(top, top_score, confidence, evidence)
-        return self.estimate
+        return TypeEstimate(top, top_score, confidence, evidence)
 
 
 def _evidence(reason: str | Signal, context: Mapping[str, Any], quotes: Mapping[str, tuple[int, str]],

@@ -1,0 +1,193 @@
+"""The learned type check: a small softmax model over what the chat has shown so far.
+
+The profiler (profile.py, phrasebooks/types.yaml) names a complainer type from cue
+weights and signals. It misses customers whose type shows in plain words no cue
+holds yet ("sorry for disturb", "no wahala", "it's fine, I will wait" are meek), and
+it names a type in chats a reader would leave untyped. The type model is trained on
+labelled conversations (`assist train-types`, development sets only). After every
+customer turn it reads: the profiler's own call, the customer profile (tier, prior
+complaints and refunds, lifetime value), which cues the customer has used, the words
+of the customer's turns that at least a few independent authors used, the lowest
+mood so far and the share of upset turns. It gives a probability to each type and to
+"none".
+
+When its top choice differs from the published type, reaches `threshold`, and beats
+the published choice's probability by `switch_margin`, it replaces it (so the badge
+does not flap). Its estimate quotes the turns behind the features that weighed most
+for the type, and says they come from the type model; its confidence is the
+probability. The weights are data (phrasebooks/type-model.yaml); without that file the
+profiler's call stands.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Issue, Location, RuleFileError
+from .events import CustomerProfile
+from .profile import Evidence, TypeEstimate
+from .schema import Field, read_mapping
+from .yamlsrc import load_yaml, value_where, where
+
+NONE = "none"
+CLASSES = ("none", "meek", "aggressive", "vip", "ripoff", "chronic")
+_TOKEN = re.compile(r"[a-z0-9']+")
+CUE, WORD, TIER, RULES = "cue:", "word:", "tier:", "rules:"
+NUMERIC = ("prior_complaints", "prior_refunds", "lifetime_value", "lowest", "upset_share")
+EVIDENCE_FEATURES = 3
+
+TOP_FIELDS = {"type_model": Field("mapping", required=True)}
+MODEL_FIELDS = {
+    "about": Field("str"),
+    "trained_on": Field("mapping"),
+    "threshold": Field("number", default=0.5),
+    "switch_margin": Field("number", minimum=0, default=0.45),
+    "bias": Field("mapping", required=True),
+    "weights": Field("mapping", required=True),
+}
+
+
+def turn_words(text: str) -> set[str]:
+    return {WORD + w for w in _TOKEN.findall(text.lower())}
+
+
+def chat_features(profile: CustomerProfile, rules_label: str | None, cues: Iterable[str], words: Iterable[str],
+                  lowest: float, upset_share: float) -> dict[str, float]:
+    """The features of a conversation so far, named as they are in the weights file."""
+    out: dict[str, float] = {
+        TIER + str(profile.tier).lower(): 1.0,
+        RULES + (rules_label or NONE): 1.0,
+        "prior_complaints": min(profile.prior_complaints, 10) / 10,
+        "prior_refunds": min(profile.prior_refunds, 10) / 10,
+        "lifetime_value": min(float(profile.lifetime_value or 0.0), 20000.0) / 20000,
+        "lowest": lowest,
+        "upset_share": upset_share,
+    }
+    for c in cues:
+        out[CUE + c] = 1.0
+    for w in words:
+        out[w] = 1.0
+    return out
+
+
+@dataclass(frozen=True)
+class TypeModel:
+    bias: dict[str, float]
+    weights: dict[str, dict[str, float]]  # feature -> class -> weight
+    threshold: float = 0.5
+    switch_margin: float = 0.45
+    about: str = ""
+    trained_on: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def words_of(self, text: str) -> list[str]:
+        """The word features of a turn that this model has weights for."""
+        return [w for w in turn_words(text) if w in self.weights]
+
+    def features(self, profile: CustomerProfile, rules_label: str | None, cues: Iterable[str],
+                 words: Iterable[str], lowest: float, upset_share: float) -> dict[str, float]:
+        return chat_features(profile, rules_label, cues, words, lowest, upset_share)
+
+    def probabilities(self, features: Mapping[str, float]) -> dict[str, float]:
+        logits = dict(self.bias)
+        for f, x in features.items():
+            row = self.weights.get(f)
+            if row is not None:
+                for label, w in row.items():
+                    logits[label] = logits.get(label, 0.0) + w * x
+        top = max(logits.values())
+        exp = {k: math.exp(v - top) for k, v in logits.items()}
+        total = sum(exp.values())
+        return {k: v / total for k, v in exp.items()}
+
+    def check(self, published: TypeEstimate, rules: TypeEstimate, features: Mapping[str, float],
+              cue_quotes: Mapping[str, tuple[int, str]], word_quotes: Mapping[str, tuple[int, str]]) -> TypeEstimate:
+        """The type to publish after this turn: the model's when it disagrees with the
+        profiler and is sure enough, else the profiler's."""
+        probs = self.probabilities(features)
+        best = max(CLASSES, key=lambda k: probs.get(k, 0.0))
+        if best == (rules.label or NONE):
+            return rules
+        current = published.label or NONE
+        if probs[best] >= self.threshold and (best == current
+                                              or probs[best] >= probs.get(current, 0.0) + self.switch_margin):
+            if best == NONE:
+                return TypeEstimate()
+            evidence = self._evidence(best, features, cue_quotes, word_quotes)
+            return TypeEstimate(best, probs[best], probs[best], evidence)
+        if best == current:  # still its first choice, if less sure: keep what the agent sees
+            return published
+        return rules
+
+    def _evidence(self, label: str, features: Mapping[str, float], cue_quotes: Mapping[str, tuple[int, str]],
+                  word_quotes: Mapping[str, tuple[int, str]]) -> tuple[Evidence, ...]:
+        pushing = sorted(((self.weights[f].get(label, 0.0) * x, f) for f, x in features.items()
+                          if f in self.weights and self.weights[f].get(label, 0.0) * x > 0), reverse=True)
+        out = []
+        for _, f in pushing[:EVIDENCE_FEATURES]:
+            kind, _, name = f.partition(":")
+            if kind == "word":
+                event, quote = word_quotes.get(f, (0, ""))
+                out.append(Evidence(event, quote, f"type model: the word '{name}' weighs towards {label}"))
+            elif kind == "cue":
+                event, quote = cue_quotes.get(name, (0, ""))
+                out.append(Evidence(event, quote, f"type model: cue {name} weighs towards {label}"))
+            elif kind == "rules":
+                out.append(Evidence(0, "", f"type model: the profiler's own reading ({name}) weighs towards {label}"))
+            elif kind == "tier":
+                out.append(Evidence(0, f"tier {name}", f"type model: the profile weighs towards {label}"))
+            else:
+                out.append(Evidence(0, f"{f.replace('_', ' ')} {features[f]:g}",
+                                    f"type model: the profile and mood so far weigh towards {label}"))
+        return tuple(out)
+
+
+def load_type_model(path: Path | str, text: str | None = None) -> TypeModel:
+    """Read a weights file; RuleFileError lists every problem with file and line."""
+    file = str(path)
+    data = load_yaml(path, text)
+    if data is None:
+        raise RuleFileError([Issue(Location(file), "the file is empty; expected 'type_model:'")])
+    issues: list[Issue] = []
+    top = read_mapping(file, data, TOP_FIELDS, issues, what="type model file")
+    values = read_mapping(file, top["type_model"], MODEL_FIELDS, issues, what="type_model") \
+        if "type_model" in top else {}
+    node: Any = data.get("type_model") if isinstance(data, dict) else {}
+    bias: dict[str, float] = {}
+    for label, b in (values.get("bias") or {}).items():
+        if label not in CLASSES or isinstance(b, bool) or not isinstance(b, int | float):
+            issues.append(Issue(where(file, node["bias"], label), f"type_model bias: {label!r} must be one of "
+                                f"{', '.join(CLASSES)} with a number"))
+        else:
+            bias[label] = float(b)
+    weights: dict[str, dict[str, float]] = {}
+    for name, row in (values.get("weights") or {}).items():
+        spot = where(file, node["weights"], name)
+        if not isinstance(name, str) or not (name.startswith((CUE, WORD, TIER, RULES)) or name in NUMERIC):
+            issues.append(Issue(spot, f"type_model weights: {name!r} is not a feature name; names start with "
+                                      f"{CUE!r}, {WORD!r}, {TIER!r} or {RULES!r}, or are one of {', '.join(NUMERIC)}"))
+            continue
+        if not isinstance(row, dict):
+            issues.append(Issue(value_where(file, node["weights"], name),
+                                f"type_model weights: {name!r} needs a mapping of type to weight"))
+            continue
+        parsed: dict[str, float] = {}
+        for label, w in row.items():
+            if label not in CLASSES or isinstance(w, bool) or not isinstance(w, int | float):
+                issues.append(Issue(where(file, row, label), f"type_model weights: {name!r}: {label!r} must be one "
+                                    f"of {', '.join(CLASSES)} with a number"))
+            else:
+                parsed[label] = float(w)
+        weights[name] = parsed
+    if "threshold" in values and not 0 < float(values["threshold"]) < 1:
+        issues.append(Issue(value_where(file, node, "threshold"), "type_model threshold must lie between 0 and 1"))
+    if issues or not values:
+        raise RuleFileError(issues or [Issue(Location(file), "expected 'type_model:' with its weights")])
+    return TypeModel(bias=bias, weights=weights, threshold=float(values.get("threshold", 0.5)),
+                     switch_margin=float(values.get("switch_margin", 0.45)), about=str(values.get("about", "")),
+                     trained_on=dict(values.get("trained_on") or {}), source=file)
