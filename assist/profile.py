@@ -84,7 +84,9 @@ class Profiler:
     rules: TypeRules
     estimate: TypeEstimate = field(default_factory=TypeEstimate)
     own: TypeEstimate = field(default_factory=TypeEstimate)  # the profiler's own call, before the model
-    words: dict[str, tuple[int, str]] = field(default_factory=dict)  # model words said: first event and quote
+    sums: list[float] = field(default_factory=list)  # type model weights of what was said (CLASSES order)
+    words: dict[str, tuple[int, str]] = field(default_factory=dict)  # type model words: first event and turn
+    sums_for: Any = field(default=None, repr=False)  # the type model `sums` were added up with
 
     def update(self, context: Mapping[str, Any], said: Mapping[str, int],
                quotes: Mapping[str, tuple[int, str]], about: Mapping[str, str]) -> TypeEstimate:
@@ -94,14 +96,25 @@ class Profiler:
             self.estimate = self.own
             return self.estimate
         turn = context.get("last_customer")
-        if turn is not None and turn.text:
-            for w in model.words_of(turn.text):
-                self.words.setdefault(w, (turn.event, turn.text))
+        if self.sums_for is not model:  # first turn, or the phrasebook was reloaded: add up all said so far
+            self.words = {f: q for f, q in self.words.items() if f in model.vocabulary}
+            if turn is not None:
+                self._note_words(model.said_features((), turn.text), (turn.event, turn.text))
+            self.sums = model.add_up([0.0] * len(model.biases), [*model.said_features(said, ""), *self.words])
+            self.sums_for = model
+        elif turn is not None:  # each cue and word counts once per chat, so a late turn costs what an early one does
+            new = [f for f in model.said_features((c for c in turn.cues if said.get(c) == 1), turn.text)
+                   if f not in self.words]
+            self._note_words(new, (turn.event, turn.text))
+            self.sums = model.add_up(self.sums, new)
         trend = context["trend"]
-        features = model.features(context["profile"], self.own.label, said, self.words, trend.lowest,
-                                  trend.upset_turns / max(1, trend.turns))
-        self.estimate = model.check(self.estimate, self.own, features, quotes, self.words)
+        state = model.state_features(context["profile"], self.own.label, trend.lowest,
+                                     trend.upset_turns / max(1, trend.turns))
+        self.estimate = model.check(self.estimate, self.own, state, self.sums, said, quotes, self.words)
         return self.estimate
+
+    def _note_words(self, features: list[str], first: tuple[int, str]) -> None:
+        self.words.update((f, first) for f in features if f.startswith("word:") and f not in self.words)
 
     def _score(self, context: Mapping[str, Any], said: Mapping[str, int],
                quotes: Mapping[str, tuple[int, str]], about: Mapping[str, str]) -> TypeEstimate:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,32 +84,56 @@ class TypeModel:
     about: str = ""
     trained_on: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    vocabulary: dict[str, str] = field(default_factory=dict, compare=False)  # one key string per feature
+    rows: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False)  # weights in CLASSES order
+    biases: tuple[float, ...] = field(default=(), compare=False)
 
-    def words_of(self, text: str) -> list[str]:
-        """The word features of a turn that this model has weights for."""
-        return [w for w in turn_words(text) if w in self.weights]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vocabulary", {f: f for f in self.weights})
+        rows = {f: tuple(row.get(c, 0.0) for c in CLASSES) for f, row in self.weights.items()}
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "biases", tuple(self.bias.get(c, 0.0) for c in CLASSES))
 
-    def features(self, profile: CustomerProfile, rules_label: str | None, cues: Iterable[str],
-                 words: Iterable[str], lowest: float, upset_share: float) -> dict[str, float]:
-        return chat_features(profile, rules_label, cues, words, lowest, upset_share)
+    def said_features(self, cues: Iterable[str], text: str) -> list[str]:
+        """The cue and word features of one customer turn that this model weighs (its own key strings)."""
+        vocab = self.vocabulary
+        found = [CUE + c for c in cues] + list(turn_words(text))
+        return [vocab[f] for f in found if f in vocab]
 
-    def probabilities(self, features: Mapping[str, float]) -> dict[str, float]:
-        logits = dict(self.bias)
+    def add_up(self, sums: list[float], features: Iterable[str]) -> list[float]:
+        """Running per-type sums (in CLASSES order) plus the weights of yes/no features
+        (each feature is added once per chat)."""
+        rows = self.rows
+        for f in features:
+            sums = [a + b for a, b in zip(sums, rows[f])]
+        return sums
+
+    def state_features(self, profile: CustomerProfile, rules_label: str | None, lowest: float,
+                       upset_share: float) -> dict[str, float]:
+        """The features that change value during a chat, or come from the profile."""
+        return chat_features(profile, rules_label, (), (), lowest, upset_share)
+
+    def probabilities(self, features: Mapping[str, float], sums: Sequence[float] = ()) -> dict[str, float]:
+        """P(type) for each class, from features and, optionally, running sums of yes/no features."""
+        logits = list(sums) if sums else [0.0] * len(CLASSES)
+        rows = self.rows
         for f, x in features.items():
-            row = self.weights.get(f)
+            row = rows.get(f)
             if row is not None:
-                for label, w in row.items():
-                    logits[label] = logits.get(label, 0.0) + w * x
-        top = max(logits.values())
-        exp = {k: math.exp(v - top) for k, v in logits.items()}
-        total = sum(exp.values())
-        return {k: v / total for k, v in exp.items()}
+                logits = [a + b * x for a, b in zip(logits, row)]
+        logits = [a + b for a, b in zip(logits, self.biases)]
+        top = max(logits)
+        exp = [math.exp(v - top) for v in logits]
+        total = sum(exp)
+        return {label: e / total for label, e in zip(CLASSES, exp)}
 
-    def check(self, published: TypeEstimate, rules: TypeEstimate, features: Mapping[str, float],
-              cue_quotes: Mapping[str, tuple[int, str]], word_quotes: Mapping[str, tuple[int, str]]) -> TypeEstimate:
+    def check(self, published: TypeEstimate, rules: TypeEstimate, state: Mapping[str, float],
+              sums: Sequence[float], cues_said: Iterable[str], cue_quotes: Mapping[str, tuple[int, str]],
+              word_quotes: Mapping[str, tuple[int, str]]) -> TypeEstimate:
         """The type to publish after this turn: the model's when it disagrees with the
-        profiler and is sure enough, else the profiler's."""
-        probs = self.probabilities(features)
+        profiler and is sure enough, else the profiler's. `sums` hold the weights of the
+        cues and words said so far (`cues_said`, the keys of `word_quotes`); `state` the other features."""
+        probs = self.probabilities(state, sums)
         best = max(CLASSES, key=lambda k: probs.get(k, 0.0))
         if best == (rules.label or NONE):
             return rules
@@ -118,6 +142,11 @@ class TypeModel:
                                               or probs[best] >= probs.get(current, 0.0) + self.switch_margin):
             if best == NONE:
                 return TypeEstimate()
+            if best == published.label:  # the same call: its evidence stands (written once, at the switch)
+                return TypeEstimate(best, probs[best], probs[best], published.evidence)
+            features = dict(state)
+            features.update((CUE + c, 1.0) for c in cues_said)
+            features.update(dict.fromkeys(word_quotes, 1.0))
             evidence = self._evidence(best, features, cue_quotes, word_quotes)
             return TypeEstimate(best, probs[best], probs[best], evidence)
         if best == current:  # still its first choice, if less sure: keep what the agent sees

@@ -153,9 +153,11 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--phrasebook", "-p", action="append", metavar="P",
+                        help="phrasebook directory or file (default: the shipped one), e.g. one without the learned models")
     args = parser.parse_args()
     rss_start = rss_mb()
-    book = load_phrasebook()
+    book = load_phrasebook(*(args.phrasebook or ()))
     rss_loaded = rss_mb()
     chats = labelled_chats()
     result: dict[str, Any] = {"per_message": per_message(book, chats, args.rounds)}

@@ -122,3 +122,23 @@ def test_train_types_writes_weights_the_phrasebook_loads(tmp_path: Path) -> None
     assert "| trained on |" in run.stdout and "| measured only |" in run.stdout
     model = load_phrasebook(book).types.model
     assert model is not None and model.trained_on["sets"] == ["dev8", "dev9"]
+
+
+def test_a_reloaded_type_model_takes_over_open_conversations(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "phrasebooks", book)
+    path = book / "type-model.yaml"
+    path.write_text(path.read_text().replace("about: ", "about: reloaded, ", 1))
+    reloaded = load_phrasebook(book)
+    assert reloaded.types.model is not BOOK.types.model
+    item = load_labelled([SETS / "dev49" / "dev49-009.jsonl"])[0]
+    engine = Engine(BOOK)
+    events = item.events
+    half = len(events) // 2
+    for e in events[:half]:
+        engine.feed(e)
+    engine.use_phrasebook(reloaded)
+    records = [r for e in events[half:] for r in engine.feed(e)]
+    last = [r for r in records if r["kind"] == "turn" and r["role"] == "customer"][-1]
+    assert last["customer_type"]["label"] == "meek"
+    assert last["customer_type"] == customer_types(SETS / "dev49" / "dev49-009.jsonl")[-1]
