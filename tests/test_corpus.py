@@ -3,15 +3,16 @@
 Floors are the real numbers measured when the rules were last tuned, rounded down.
 The dev* sets were tuned on (dev5, dev7 and dev11-dev53 came from independent authors
 and were measured once before any change made for them: their "first look" is in
-docs/labelled-data.md). heldout to heldout8 and heldout11 to heldout13 were written by
+docs/labelled-data.md). heldout to heldout8 and heldout11 to heldout16 were written by
 other authors and are only measured, never tuned on (heldout11-13 arrived on 2026-12-04,
-third session, and were measured on arrival and after the last change). heldout9 and
+third session, and were measured on arrival and after the last change; heldout14-16 arrived
+in the fourth session and were measured once, at its end). heldout9 and
 heldout10 were held out until their last report (7d68e32) and are development sets since
 (docs/labelled-data.md). Since the fourth session the learned mood and type models
 (phrasebooks/mood-model.yaml, type-model.yaml) are trained on the dev sets and heldout9/10
 only, so on those the mood and type numbers are training numbers. The issue's mood target
 on held-out turns (sign >= 0.90) is reached on heldout4 only (0.81-0.90); the type target
-(>= 0.85) is reached on ten of the eleven held-out sets (not heldout6, 0.72). A
+(>= 0.85) is reached on thirteen of the fourteen held-out sets (not heldout6, 0.72). A
 drop below these floors means a change made the product worse; on the held-out sets,
 worse on conversations it was not tuned on. The sets left out of the calm test have calm
 chats that get a negative prompt (mostly a plain report that reads as our failure: "the
@@ -58,11 +59,12 @@ FLOORS = {
     "heldout9": (0.77, 2, 0.86, 1.0), "heldout10": (0.80, 4, 0.88, 1.0), "heldout11": (0.65, 7, 0.83, 0.88),
     "heldout12": (0.64, 3, 0.81, 0.93), "heldout13": (0.73, 2, 0.83, 0.85), "dev51": (0.87, 4, 0.85, 1.0),
     "dev52": (0.68, 3, 0.86, 1.0), "dev53": (0.71, 2, 0.92, 1.0),
+    "heldout14": (0.70, 0, 0.85, 1.0), "heldout15": (0.67, 2, 0.82, 0.94), "heldout16": (0.70, 2, 0.85, 1.0),
 }
 # sets with calm chats that get a negative prompt (counted in their false alarms)
 CALM_CLEAN = [name for name in FLOORS if name not in (
     "dev33", "dev38", "dev43", "dev47", "dev48", "heldout3", "heldout7", "heldout8", "heldout10", "heldout11",
-    "heldout12", "heldout13", "dev51", "dev52", "dev53")]
+    "heldout12", "heldout13", "dev51", "dev52", "dev53", "heldout15")]
 
 
 @pytest.fixture(scope="module")
