@@ -161,8 +161,8 @@ class TypeModel:
         for _, f in pushing[:EVIDENCE_FEATURES]:
             kind, _, name = f.partition(":")
             if kind == "word":
-                event, quote = word_quotes.get(f, (0, ""))
-                out.append(Evidence(event, quote, f"type model: the word '{name}' weighs towards {label}"))
+                event, turn = word_quotes.get(f, (0, ""))
+                out.append(Evidence(event, _around(turn, name), f"type model: the word '{name}' weighs towards {label}"))
             elif kind == "cue":
                 event, quote = cue_quotes.get(name, (0, ""))
                 out.append(Evidence(event, quote, f"type model: cue {name} weighs towards {label}"))
@@ -174,6 +174,18 @@ class TypeModel:
                 out.append(Evidence(0, f"{f.replace('_', ' ')} {features[f]:g}",
                                     f"type model: the profile and mood so far weigh towards {label}"))
         return tuple(out)
+
+
+def _around(text: str, word: str, width: int = 60) -> str:
+    """The part of a turn around a word: a quote short enough for the panel."""
+    if len(text) <= width:
+        return text
+    found = re.search(rf"(?<![a-z0-9']){re.escape(word)}(?![a-z0-9'])", text.lower())
+    if found is None:
+        return text[:width].rstrip() + "\u2026"
+    start = max(0, min(found.start() - width // 3, len(text) - width))
+    piece = text[start:start + width].strip()
+    return ("\u2026" if start > 0 else "") + piece + ("\u2026" if start + width < len(text) else "")
 
 
 def load_type_model(path: Path | str, text: str | None = None) -> TypeModel:
