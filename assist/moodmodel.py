@@ -51,9 +51,14 @@ MODEL_FIELDS = {
 }
 
 
+def words_in(text: str) -> list[str]:
+    """The words of a turn as both learned checks see them: lower case, letters, digits, apostrophes."""
+    return _TOKEN.findall(text.lower())
+
+
 def turn_features(text: str, cues: Iterable[str], agent_cues: Iterable[str]) -> set[str]:
     """The yes/no features of one customer turn, named as they are in the weights file."""
-    words = _TOKEN.findall(text.lower())
+    words = words_in(text)
     out = {WORD + w for w in words}
     out.update(f"{PAIR}{a} {b}" for a, b in zip(words, words[1:]))
     out.update(CUE + c for c in cues)

@@ -122,16 +122,26 @@ def accuracy(model: MoodModel | None, rows: list[Row]) -> float:
     return right / len(rows)
 
 
+def file_head(kind: str, after: str, weights: str, about: str, trained_on: dict[str, Any]) -> list[str]:
+    """The first lines of a weights file: what wrote it, how to read it, what it learned from."""
+    return [
+        f"# The learned {kind} check (assist/{kind}model.py). Written by `assist train-{kind}"
+        f"{'s' if kind == 'type' else ''}`:",
+        f"# retrain it after changing {after} rather than editing weights by hand.",
+        f"# {weights}",
+        f"{kind}_model:",
+        f"  about: {json.dumps(about)}",
+        "  trained_on:",
+        *[f"    {k}: {json.dumps(v)}" for k, v in trained_on.items()],
+    ]
+
+
 def to_yaml(model: MoodModel, trained_on: dict[str, Any]) -> str:
     """The weights file. Keys and strings are written as JSON strings, which YAML reads as they are."""
     lines = [
-        "# The learned mood check (assist/moodmodel.py). Written by `assist train-mood`:",
-        "# retrain it after changing cues or labels rather than editing weights by hand.",
-        "# A positive weight pushes a customer turn towards upset, a negative one away.",
-        "mood_model:",
-        f"  about: {json.dumps(model.about or 'upset or not, learned from labelled development chats')}",
-        "  trained_on:",
-        *[f"    {k}: {json.dumps(v)}" for k, v in trained_on.items()],
+        *file_head("mood", "cues or labels",
+                   "A positive weight pushes a customer turn towards upset, a negative one away.",
+                   model.about or "upset or not, learned from labelled development chats", trained_on),
         f"  threshold: {model.threshold}",
         f"  reach: {model.reach}",
         f"  upset_value: {model.upset_value}",

@@ -30,13 +30,13 @@ from typing import Any
 
 from .errors import Issue, Location, RuleFileError
 from .events import CustomerProfile
+from .moodmodel import words_in
 from .profile import Evidence, TypeEstimate
 from .schema import Field, read_mapping
 from .yamlsrc import load_yaml, value_where, where
 
 NONE = "none"
 CLASSES = ("none", "meek", "aggressive", "vip", "ripoff", "chronic")
-_TOKEN = re.compile(r"[a-z0-9']+")
 CUE, WORD, TIER, RULES = "cue:", "word:", "tier:", "rules:"
 NUMERIC = ("prior_complaints", "prior_refunds", "lifetime_value", "lowest", "upset_share")
 EVIDENCE_FEATURES = 3
@@ -53,7 +53,7 @@ MODEL_FIELDS = {
 
 
 def turn_words(text: str) -> set[str]:
-    return {WORD + w for w in _TOKEN.findall(text.lower())}
+    return {WORD + w for w in words_in(text)}
 
 
 def chat_features(profile: CustomerProfile, rules_label: str | None, cues: Iterable[str], words: Iterable[str],
@@ -162,7 +162,8 @@ class TypeModel:
             kind, _, name = f.partition(":")
             if kind == "word":
                 event, turn = word_quotes.get(f, (0, ""))
-                out.append(Evidence(event, _around(turn, name), f"type model: the word '{name}' weighs towards {label}"))
+                why = f"type model: the word '{name}' weighs towards {label}"
+                out.append(Evidence(event, _around(turn, name), why))
             elif kind == "cue":
                 event, quote = cue_quotes.get(name, (0, ""))
                 out.append(Evidence(event, quote, f"type model: cue {name} weighs towards {label}"))

@@ -20,7 +20,7 @@ from typing import Any
 from .conversation import QUOTE_CHARS
 from .engine import Engine
 from .evaluate import Labelled
-from .moodtrain import used_by_enough
+from .moodtrain import file_head, used_by_enough
 from .phrasebook import Phrasebook
 from .replay import replay
 from .typemodel import CLASSES, NONE, WORD, TypeModel, chat_features, turn_words
@@ -132,13 +132,9 @@ def accuracy(model: TypeModel | None, rows: list[ChatRow], *, typed_only: bool =
 
 def to_yaml(model: TypeModel, trained_on: dict[str, Any]) -> str:
     lines = [
-        "# The learned type check (assist/typemodel.py). Written by `assist train-types`:",
-        "# retrain it after changing cues, types.yaml or labels rather than editing weights by hand.",
-        "# Each feature lists the types it weighs towards (positive) or away from (negative).",
-        "type_model:",
-        f"  about: {json.dumps(model.about or 'complainer type or none, learned from labelled development chats')}",
-        "  trained_on:",
-        *[f"    {k}: {json.dumps(v)}" for k, v in trained_on.items()],
+        *file_head("type", "cues, types.yaml or labels",
+                   "Each feature lists the types it weighs towards (positive) or away from (negative).",
+                   model.about or "complainer type or none, learned from labelled development chats", trained_on),
         f"  threshold: {model.threshold}",
         f"  switch_margin: {model.switch_margin}",
         "  bias: {" + ", ".join(f"{k}: {v}" for k, v in model.bias.items()) + "}",
