@@ -147,16 +147,22 @@ class TypeModel:
             features = dict(state)
             features.update((CUE + c, 1.0) for c in cues_said)
             features.update(dict.fromkeys(word_quotes, 1.0))
-            evidence = self._evidence(best, features, cue_quotes, word_quotes)
+            second = max((k for k in CLASSES if k != best), key=lambda k: probs.get(k, 0.0))
+            evidence = self._evidence(best, second, features, cue_quotes, word_quotes)
             return TypeEstimate(best, probs[best], probs[best], evidence)
         if best == current:  # still its first choice, if less sure: keep what the agent sees
             return published
         return rules
 
-    def _evidence(self, label: str, features: Mapping[str, float], cue_quotes: Mapping[str, tuple[int, str]],
+    def _evidence(self, label: str, second: str, features: Mapping[str, float],
+                  cue_quotes: Mapping[str, tuple[int, str]],
                   word_quotes: Mapping[str, tuple[int, str]]) -> tuple[Evidence, ...]:
-        pushing = sorted(((self.weights[f].get(label, 0.0) * x, f) for f, x in features.items()
-                          if f in self.weights and self.weights[f].get(label, 0.0) * x > 0), reverse=True)
+        """The features that most set `label` apart from the runner-up `second` (a word that
+        weighs towards every type, like "no", explains nothing)."""
+        rows = self.rows
+        i, j = CLASSES.index(label), CLASSES.index(second)
+        apart = [((rows[f][i] - rows[f][j]) * x, f) for f, x in features.items() if f in rows]
+        pushing = sorted(((d, f) for d, f in apart if d > 0 and rows[f][i] > 0), reverse=True)
         out = []
         for _, f in pushing[:EVIDENCE_FEATURES]:
             kind, _, name = f.partition(":")
