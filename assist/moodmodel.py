@@ -81,10 +81,9 @@ class MoodModel:
     source: str = ""
 
     def probability(self, score: float, base: float, features: Iterable[str]) -> float:
-        z = self.bias + self.score_weight * score + self.base_weight * base
-        weights = self.weights
-        for f in features:
-            z += weights.get(f, 0.0)
+        weights = self.weights  # fsum: the same z whatever order the (set of) features comes in
+        z = self.bias + self.score_weight * score + self.base_weight * base + math.fsum(
+            weights.get(f, 0.0) for f in features)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def correct(self, score: Score, text: str, cues: Iterable[str], agent_cues: Iterable[str]) -> Score:
@@ -99,7 +98,7 @@ class MoodModel:
         new = min(score.value, self.upset_value) if p >= self.threshold else max(score.value, self.calm_value)
         sign = 1 if p >= self.threshold else -1  # the features that pushed this way, strongest first
         pushing = sorted((f for f in features if sign * self.weights.get(f, 0.0) > 0),
-                         key=lambda f: -sign * self.weights[f])[:EVIDENCE_FEATURES]
+                         key=lambda f: (-sign * self.weights[f], f))[:EVIDENCE_FEATURES]  # ties by name
         quote = ", ".join(_readable(f) for f in pushing) or "no single word: the score and the rest"
         effect = (f"mood model: upset (p {p:.2f})" if sign > 0 else f"mood model: not upset (p upset {p:.2f})")
         adjustment = Adjustment("mood-model", quote, effect, score.value, new)

@@ -104,7 +104,7 @@ class TypeModel:
         """Running per-type sums (in CLASSES order) plus the weights of yes/no features
         (each feature is added once per chat)."""
         rows = self.rows
-        for f in features:
+        for f in sorted(features):  # a fixed order: float sums must not depend on set order
             sums = [a + b for a, b in zip(sums, rows[f])]
         return sums
 
@@ -117,7 +117,7 @@ class TypeModel:
         """P(type) for each class, from features and, optionally, running sums of yes/no features."""
         logits = list(sums) if sums else [0.0] * len(CLASSES)
         rows = self.rows
-        for f, x in features.items():
+        for f, x in sorted(features.items()):  # a fixed order: float sums must not depend on set order
             row = rows.get(f)
             if row is not None:
                 logits = [a + b * x for a, b in zip(logits, row)]
