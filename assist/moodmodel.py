@@ -51,6 +51,11 @@ MODEL_FIELDS = {
 }
 
 
+def sigmoid(z: float) -> float:
+    """The logistic function, kept finite for any z."""
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
 def words_in(text: str) -> list[str]:
     """The words of a turn as both learned checks see them: lower case, letters, digits, apostrophes."""
     return _TOKEN.findall(text.lower())
@@ -84,19 +89,26 @@ class MoodModel:
         weights = self.weights  # fsum: the same z whatever order the (set of) features comes in
         z = self.bias + self.score_weight * score + self.base_weight * base + math.fsum(
             weights.get(f, 0.0) for f in features)
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return sigmoid(z)
+
+    def upset_call(self, score: float, base: float, features: Iterable[str]) -> tuple[bool, float | None]:
+        """Upset or not, and the model's P(upset) when the score lies within its reach (else None:
+        a strong reading stands and the cue layer's call is kept)."""
+        if abs(score) > self.reach:
+            return score <= UPSET_BELOW, None
+        p = self.probability(score, base, features)
+        return p >= self.threshold, p
 
     def correct(self, score: Score, text: str, cues: Iterable[str], agent_cues: Iterable[str]) -> Score:
         """The score with the mood call corrected, when the model disagrees with it."""
-        if abs(score.value) > self.reach:  # a strong reading stands
+        if abs(score.value) > self.reach:  # a strong reading stands (checked first: no features to build)
             return score
         features = turn_features(text, cues, agent_cues)
-        p = self.probability(score.value, score.base, features)
-        upset_now = score.value <= UPSET_BELOW
-        if (p >= self.threshold) == upset_now:
+        upset, p = self.upset_call(score.value, score.base, features)
+        if p is None or upset == (score.value <= UPSET_BELOW):
             return score
-        new = min(score.value, self.upset_value) if p >= self.threshold else max(score.value, self.calm_value)
-        sign = 1 if p >= self.threshold else -1  # the features that pushed this way, strongest first
+        new = min(score.value, self.upset_value) if upset else max(score.value, self.calm_value)
+        sign = 1 if upset else -1  # the features that pushed this way, strongest first
         pushing = sorted((f for f in features if sign * self.weights.get(f, 0.0) > 0),
                          key=lambda f: (-sign * self.weights[f], f))[:EVIDENCE_FEATURES]  # ties by name
         quote = ", ".join(_readable(f) for f in pushing) or "no single word: the score and the rest"

@@ -21,7 +21,8 @@ from typing import Any
 
 from .engine import Engine
 from .evaluate import Labelled
-from .moodmodel import WORD, PAIR, MoodModel, turn_features
+from .moodmodel import PAIR, WORD, MoodModel, sigmoid, turn_features
+from .sentiment import UPSET_BELOW
 from .phrasebook import Phrasebook
 from .replay import replay
 
@@ -91,7 +92,7 @@ def fit(rows: list[Row], *, min_sets: int = 6, l2: float = 1e-3, steps: int = 15
         grad = [0.0] * (k + 3)
         for feats, score, base, y in data:
             z = w[bias] + w[score_w] * score + w[base_w] * base + sum(w[i] for i in feats)
-            d = (1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))) - y) / n
+            d = (sigmoid(z) - y) / n
             for i in feats:
                 grad[i] += d
             grad[bias] += d
@@ -114,10 +115,7 @@ def accuracy(model: MoodModel | None, rows: list[Row]) -> float:
         return 1.0
     right = 0
     for row in rows:
-        if model is None or abs(row.score) > model.reach:
-            said = row.score <= -0.05
-        else:
-            said = model.probability(row.score, row.base, row.features) >= model.threshold
+        said = row.score <= UPSET_BELOW if model is None else model.upset_call(row.score, row.base, row.features)[0]
         right += said == row.upset
     return right / len(rows)
 

@@ -172,9 +172,8 @@ def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path 
         cue_files = sorted(cue_dir.glob("*.yaml"))
         if types is None:
             types = beside / "types.yaml" if (beside / "types.yaml").exists() else default / "types.yaml"
-        if not models:
-            home = beside if (beside / "cues").is_dir() else default
-            models = {name: home / name for name in MODEL_FILES if (home / name).exists()}
+        if not models:  # the learned weights that go with those cues
+            models = {name: cue_dir.parent / name for name in MODEL_FILES if (cue_dir.parent / name).exists()}
     return books, cue_files, types, models
 
 
@@ -324,13 +323,11 @@ _MODEL_CACHE: dict[str, Any] = {}
 
 def _learned(path: Path, texts: dict[str, str], load: Callable[[Path, str | None], Any]) -> Any:
     """A learned model's weights file, parsed once while its bytes stay the same."""
-    content = texts.get(str(path))
-    data = content.encode() if content is not None else path.read_bytes()
-    key = hashlib.sha256(str(path).encode() + b"\0" + data).hexdigest()
+    key = _cue_key([path], texts)  # the same content key as the cue files
     if key not in _MODEL_CACHE:
         if len(_MODEL_CACHE) > 4:
             _MODEL_CACHE.clear()
-        _MODEL_CACHE[key] = load(path, content)
+        _MODEL_CACHE[key] = load(path, texts.get(str(path)))
     return _MODEL_CACHE[key]
 
 

@@ -134,25 +134,32 @@ class TypeModel:
         profiler and is sure enough, else the profiler's. `sums` hold the weights of the
         cues and words said so far (`cues_said`, the keys of `word_quotes`); `state` the other features."""
         probs = self.probabilities(state, sums)
-        best = max(CLASSES, key=lambda k: probs.get(k, 0.0))
-        if best == (rules.label or NONE):
+        label = self.choose(probs, published.label or NONE, rules.label or NONE)
+        if label == (rules.label or NONE):
             return rules
-        current = published.label or NONE
-        if probs[best] >= self.threshold and (best == current
-                                              or probs[best] >= probs.get(current, 0.0) + self.switch_margin):
-            if best == NONE:
-                return TypeEstimate()
-            if best == published.label:  # the same call: its evidence stands (written once, at the switch)
-                return TypeEstimate(best, probs[best], probs[best], published.evidence)
-            features = dict(state)
-            features.update((CUE + c, 1.0) for c in cues_said)
-            features.update(dict.fromkeys(word_quotes, 1.0))
-            second = max((k for k in CLASSES if k != best), key=lambda k: probs.get(k, 0.0))
-            evidence = self._evidence(best, second, features, cue_quotes, word_quotes)
-            return TypeEstimate(best, probs[best], probs[best], evidence)
-        if best == current:  # still its first choice, if less sure: keep what the agent sees
-            return published
-        return rules
+        if label == NONE:
+            return TypeEstimate()
+        if label == published.label:  # the same call: its evidence stands (written once, at the switch)
+            return TypeEstimate(label, probs[label], probs[label], published.evidence) \
+                if probs[label] >= self.threshold else published
+        features = dict(state)
+        features.update((CUE + c, 1.0) for c in cues_said)
+        features.update(dict.fromkeys(word_quotes, 1.0))
+        second = max((k for k in CLASSES if k != label), key=lambda k: probs.get(k, 0.0))
+        evidence = self._evidence(label, second, features, cue_quotes, word_quotes)
+        return TypeEstimate(label, probs[label], probs[label], evidence)
+
+    def choose(self, probs: Mapping[str, float], published: str, rules: str) -> str:
+        """The label to show (NONE: no type): the model's first choice when the profiler
+        agrees, or when it reaches `threshold` and beats the shown label by `switch_margin`;
+        the shown label while it stays the model's first choice; else the profiler's."""
+        best = max(CLASSES, key=lambda k: probs.get(k, 0.0))
+        if best == rules:
+            return rules
+        if probs[best] >= self.threshold and (best == published
+                                              or probs[best] >= probs.get(published, 0.0) + self.switch_margin):
+            return best
+        return published if best == published else rules
 
     def _evidence(self, label: str, second: str, features: Mapping[str, float],
                   cue_quotes: Mapping[str, tuple[int, str]],

@@ -119,13 +119,8 @@ def accuracy(model: TypeModel | None, rows: list[ChatRow], *, typed_only: bool =
         return 1.0
     right = 0
     for r in pool:
-        if model is None:
-            said = r.profiler
-        else:
-            probs = model.probabilities(r.features)
-            said = max(CLASSES, key=lambda k: probs.get(k, 0.0))
-            if said != r.profiler and probs[said] < model.threshold:
-                said = r.profiler
+        # as the engine decides at the last turn, with the profiler's call also the one shown
+        said = r.profiler if model is None else model.choose(model.probabilities(r.features), r.profiler, r.profiler)
         right += said == r.label
     return right / len(pool)
 
