@@ -101,7 +101,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .eval_report import markdown
-    from .evaluate import evaluate, ground_truth, load_labelled
+    from .evaluate import evaluate, ground_truth
     from .sentiment import VaderBase
 
     try:
@@ -110,21 +110,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _print_issues(exc, sys.stderr)
         return 2
     vader = VaderBase()
+    loaded = _labelled_sets("eval", args.data)
+    if loaded is None:
+        return 2
     sets = {}
-    for name in args.data:
-        path = Path(name)
-        if not path.exists():
-            print(f"assist eval: {name}: no such file or directory", file=sys.stderr)
-            return 2
-        try:
-            labelled = load_labelled([path])
-        except LabelError as exc:
-            print(f"assist eval: {exc}", file=sys.stderr)
-            return 2
+    for name, labelled in loaded:
         if not labelled:
             print(f"assist eval: {name}: no labelled conversations (a start event with 'expect')", file=sys.stderr)
             return 2
-        sets[path.name or name] = evaluate(book, labelled, vader)
+        sets[Path(name).name or name] = evaluate(book, labelled, vader)
     truths = []
     if args.ground_truth:
         for gt in sorted(Path(args.ground_truth).glob("*GroundTruth.txt")):
@@ -176,22 +170,28 @@ def _server_setup(args: argparse.Namespace, command: str) -> tuple[Any, Phrasebo
     return None
 
 
-def _training_data(command: str, book: Phrasebook, names: list[str], rows_of: Any) -> list[Any] | None:
-    """The training rows of labelled sets, or None after saying on stderr what is wrong."""
+def _labelled_sets(command: str, names: list[str]) -> list[tuple[str, list[Any]]] | None:
+    """Each named labelled set, loaded; None after saying on stderr what is wrong (a missing
+    path, or a label that cannot be scored, with its file and line)."""
     from .evaluate import load_labelled
 
-    rows: list[Any] = []
+    out = []
     for name in names:
         if not Path(name).exists():
             print(f"assist {command}: {name}: no such file or directory", file=sys.stderr)
             return None
         try:
-            labelled = load_labelled([Path(name)])
+            out.append((name, load_labelled([Path(name)])))
         except LabelError as exc:
             print(f"assist {command}: {exc}", file=sys.stderr)
             return None
-        rows.extend(rows_of(book, labelled))
-    return rows
+    return out
+
+
+def _training_data(command: str, book: Phrasebook, names: list[str], rows_of: Any) -> list[Any] | None:
+    """The training rows of labelled sets, or None after saying on stderr what is wrong."""
+    loaded = _labelled_sets(command, names)
+    return None if loaded is None else [row for _, labelled in loaded for row in rows_of(book, labelled)]
 
 
 def _train(args: argparse.Namespace, command: str, rows_of: Any, fit: Any, accuracy: Any, to_yaml: Any,
