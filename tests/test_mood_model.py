@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -114,19 +112,3 @@ def test_the_shipped_model_never_learned_from_a_held_out_set() -> None:
     held_out = {p.name for p in SETS.iterdir() if p.name.startswith("heldout")} - {"heldout9", "heldout10"}
     assert set(model.trained_on["sets"]).isdisjoint(held_out)
     assert model.trained_on["rows"] > 5000
-
-
-def test_train_mood_writes_weights_the_phrasebook_loads(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "phrasebooks", book)
-    out = book / "mood-model.yaml"
-    run = subprocess.run([sys.executable, "-m", "assist", "train-mood", str(SETS / "dev8"), str(SETS / "dev9"),
-                          "--min-sets", "2", "--measure", str(SETS / "dev10"), "--out", str(out)],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert run.returncode == 0, run.stderr
-    assert "| trained on |" in run.stdout and "| measured only |" in run.stdout
-    model = load_phrasebook(book).mood_model
-    assert model is not None and model.trained_on["sets"] == ["dev8", "dev9"]
-    missing = subprocess.run([sys.executable, "-m", "assist", "train-mood", str(tmp_path / "nope"), "--out",
-                              str(out)], capture_output=True, text=True, cwd=ROOT)
-    assert missing.returncode == 2 and "no such file or directory" in missing.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -109,19 +107,6 @@ def test_the_shipped_model_never_learned_from_a_held_out_set() -> None:
     assert model is not None
     held_out = {p.name for p in SETS.iterdir() if p.name.startswith("heldout")} - {"heldout9", "heldout10"}
     assert set(model.trained_on["sets"]).isdisjoint(held_out) and model.trained_on["rows"] > 1000
-
-
-def test_train_types_writes_weights_the_phrasebook_loads(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "phrasebooks", book)
-    out = book / "type-model.yaml"
-    run = subprocess.run([sys.executable, "-m", "assist", "train-types", str(SETS / "dev8"), str(SETS / "dev9"),
-                          "--min-sets", "2", "--measure", str(SETS / "dev10"), "--out", str(out)],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert run.returncode == 0, run.stderr
-    assert "| trained on |" in run.stdout and "| measured only |" in run.stdout
-    model = load_phrasebook(book).types.model
-    assert model is not None and model.trained_on["sets"] == ["dev8", "dev9"]
 
 
 def test_a_reloaded_type_model_takes_over_open_conversations(tmp_path: Path) -> None:
