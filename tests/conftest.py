@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,14 @@ def phrasebook() -> Phrasebook:
 @pytest.fixture
 def engine(phrasebook: Phrasebook) -> Engine:
     return Engine(phrasebook)
+
+
+@pytest.fixture
+def book_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped phrasebook directory, for a test to edit."""
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "phrasebooks", book)
+    return book
 
 
 def run(engine: Engine, events: Iterable[dict[str, Any]], *, finish: bool = False) -> list[dict[str, Any]]:

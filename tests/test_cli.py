@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,17 +77,15 @@ def test_token_and_export_share_the_settings(tmp_path: Path) -> None:
     ("train-mood", "mood-model.yaml", lambda book: book.mood_model),
     ("train-types", "type-model.yaml", lambda book: book.types.model),
 ])
-def test_train_commands_write_weights_the_phrasebook_loads(tmp_path: Path, command: str, weights: str,
-                                                           model_of: Any) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "phrasebooks", book)
-    out = book / weights
+def test_train_commands_write_weights_the_phrasebook_loads(tmp_path: Path, book_copy: Path, command: str,
+                                                           weights: str, model_of: Any) -> None:
+    out = book_copy / weights
     sets = DATA / "conversations"
     run = assist(command, str(sets / "dev8"), str(sets / "dev9"), "--min-sets", "2",
                  "--measure", str(sets / "dev10"), "--out", str(out))
     assert run.returncode == 0, run.stderr
     assert "| trained on |" in run.stdout and "| measured only |" in run.stdout
-    model = model_of(load_phrasebook(book))
+    model = model_of(load_phrasebook(book_copy))
     assert model is not None and model.trained_on["sets"] == ["dev8", "dev9"]
     missing = assist(command, str(tmp_path / "nope"), "--out", str(out))
     assert missing.returncode == 2 and "no such file or directory" in missing.stderr

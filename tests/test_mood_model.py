@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from assist.errors import RuleFileError
 from assist.evaluate import load_labelled
 from assist.moodtrain import accuracy, fit, to_yaml, training_rows
 
-from .conftest import DATA, ROOT
+from .conftest import DATA
 
 BOOK = load_phrasebook()
 SETS = DATA / "conversations"
@@ -68,20 +67,16 @@ def test_agent_turns_are_never_corrected() -> None:
     assert model_step(records[0]) is None
 
 
-def test_without_the_weights_file_the_cue_layer_score_stands(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "phrasebooks", book)
-    (book / "mood-model.yaml").unlink()
-    plain = load_phrasebook(book)
+def test_without_the_weights_file_the_cue_layer_score_stands(book_copy: Path) -> None:
+    (book_copy / "mood-model.yaml").unlink()
+    plain = load_phrasebook(book_copy)
     assert plain.mood_model is None
     turn = customer_turn("I am paying every month for this", plain)
     assert turn["mood"] != "upset" and model_step(turn) is None
 
 
-def test_a_broken_weights_file_is_an_error_with_file_and_line(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "phrasebooks", book)
-    path = book / "mood-model.yaml"
+def test_a_broken_weights_file_is_an_error_with_file_and_line(book_copy: Path) -> None:
+    path = book_copy / "mood-model.yaml"
     lines = path.read_text().splitlines()
     weights_at = lines.index("  weights:")
     lines[weights_at + 1] = '    "word:zzlate": lots'
@@ -89,7 +84,7 @@ def test_a_broken_weights_file_is_an_error_with_file_and_line(tmp_path: Path) ->
     lines = [("  upset_value: 0.2" if line.startswith("  upset_value:") else line) for line in lines]
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(RuleFileError) as caught:
-        load_phrasebook(book)
+        load_phrasebook(book_copy)
     text = str(caught.value)
     assert f"{path}:{weights_at + 2}:" in text and "the weight of 'word:zzlate' must be a number" in text
     assert f"{path}:{weights_at + 3}:" in text and "'zzlate' is not a feature name" in text

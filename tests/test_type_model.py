@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from assist.phrasebook import Phrasebook
 from assist.replay import replay
 from assist.typetrain import accuracy, fit, to_yaml, training_rows
 
-from .conftest import DATA, ROOT
+from .conftest import DATA
 
 BOOK = load_phrasebook()
 SETS = DATA / "conversations"
@@ -65,19 +64,15 @@ def test_the_type_does_not_flap_over_the_labelled_chats() -> None:
     assert flips == 0
 
 
-def test_without_the_weights_file_the_profiler_decides(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "phrasebooks", book)
-    (book / "type-model.yaml").unlink()
-    plain = load_phrasebook(book)
+def test_without_the_weights_file_the_profiler_decides(book_copy: Path) -> None:
+    (book_copy / "type-model.yaml").unlink()
+    plain = load_phrasebook(book_copy)
     assert plain.types.model is None
     assert customer_types(SETS / "dev49" / "dev49-009.jsonl", plain)[-1] is None
 
 
-def test_a_broken_weights_file_is_an_error_with_file_and_line(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "phrasebooks", book)
-    path = book / "type-model.yaml"
+def test_a_broken_weights_file_is_an_error_with_file_and_line(book_copy: Path) -> None:
+    path = book_copy / "type-model.yaml"
     lines = path.read_text().splitlines()
     at = lines.index("  weights:")
     lines[at + 1] = '    "word:zzsorry": {meek: lots}'
@@ -85,7 +80,7 @@ def test_a_broken_weights_file_is_an_error_with_file_and_line(tmp_path: Path) ->
     lines[at + 3] = '    "word:zzplease": {angry: 0.5}'
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(RuleFileError) as caught:
-        load_phrasebook(book)
+        load_phrasebook(book_copy)
     text = str(caught.value)
     assert f"{path}:{at + 2}:" in text and "'word:zzsorry': 'meek' must be one of" in text
     assert f"{path}:{at + 3}:" in text and "'zzsorry' is not a feature name" in text
@@ -109,12 +104,10 @@ def test_the_shipped_model_never_learned_from_a_held_out_set() -> None:
     assert set(model.trained_on["sets"]).isdisjoint(held_out) and model.trained_on["rows"] > 1000
 
 
-def test_a_reloaded_type_model_takes_over_open_conversations(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "phrasebooks", book)
-    path = book / "type-model.yaml"
+def test_a_reloaded_type_model_takes_over_open_conversations(book_copy: Path) -> None:
+    path = book_copy / "type-model.yaml"
     path.write_text(path.read_text().replace("about: ", "about: reloaded, ", 1))
-    reloaded = load_phrasebook(book)
+    reloaded = load_phrasebook(book_copy)
     assert reloaded.types.model is not BOOK.types.model
     item = load_labelled([SETS / "dev49" / "dev49-009.jsonl"])[0]
     engine = Engine(BOOK)
