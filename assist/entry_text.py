@@ -9,6 +9,7 @@ the nested example lists, which would put noise in every audit diff.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,9 @@ class EntryTextError(ValueError):
     pass
 
 
+_ENTRIES_KEY = re.compile(r"^entries\s*:", re.MULTILINE)
+
+
 @dataclass(frozen=True)
 class Span:
     start: int   # 0-based line of the entry's "- "
@@ -28,6 +32,8 @@ class Span:
 
 
 def _entries(text: str) -> Any:
+    if not _ENTRIES_KEY.search(text):  # cue lists and model weights: thousands of lines, no entries
+        raise EntryTextError("the file has no 'entries:' list")
     try:
         data = YAML(typ="rt").load(text)
     except YAMLError as exc:

@@ -4,7 +4,8 @@ The wall: every live conversation's summary and risk (pushed as `conversation`),
 a conversation's detail on demand, whispers to its agent, acknowledging escalation
 alerts. The editor: an entry as YAML text, checked as the supervisor types (load +
 the entry's examples), backtested against recent stored conversations, and saved
-through the same reload path as a file edit. All heavy work runs in a thread.
+through the same reload path as a file edit. All heavy work, YAML parsing included,
+runs in a thread: the live conversations never wait on an editor.
 """
 
 from __future__ import annotations
@@ -81,13 +82,7 @@ class SupervisorNamespace(PanelNamespace):
     # -- the editor ------------------------------------------------------------------------
     async def on_phrasebook(self, sid: str, data: Any = None) -> dict[str, Any]:
         """Status, the editable entries (file, id, line) and the latest applied versions."""
-        entries: list[dict[str, Any]] = []
-        for name, text in self.keeper.texts.items():
-            try:
-                found = spans(text)
-            except EntryTextError:
-                continue
-            entries.extend({"file": name, "id": entry_id, "line": span.start + 1} for entry_id, span in found.items())
+        entries = await asyncio.to_thread(_entry_list, dict(self.keeper.texts))
         modes = {e.id: e.mode for e in self.hub.phrasebook.entries}
         for item in entries:
             item["mode"] = modes.get(item["id"], "")
@@ -100,12 +95,12 @@ class SupervisorNamespace(PanelNamespace):
         if text is None or not isinstance(entry_id, str):
             return {"ok": False, "error": "entry needs 'file' (one of the phrasebook's files) and 'id'"}
         try:
-            yaml_text, line = entry_text(text, entry_id)
+            yaml_text, line = await asyncio.to_thread(entry_text, text, entry_id)
         except EntryTextError as exc:
             return {"ok": False, "error": str(exc)}
         return {"ok": True, "file": file, "id": entry_id, "yaml": yaml_text, "line": line}
 
-    def _candidate(self, data: Any) -> tuple[str, str, str] | dict[str, Any]:
+    async def _candidate(self, data: Any) -> tuple[str, str, str] | dict[str, Any]:
         """(file, entry id, the whole file's new text) or an error."""
         if not isinstance(data, dict):
             return {"ok": False, "error": "send {file, id, yaml}"}
@@ -117,13 +112,13 @@ class SupervisorNamespace(PanelNamespace):
         if len(snippet) > MAX_ENTRY:
             return {"ok": False, "error": f"an entry over {MAX_ENTRY // 1024} KiB"}
         try:
-            return file, entry_id or "", replace_entry(text, entry_id, snippet)
+            return file, entry_id or "", await asyncio.to_thread(replace_entry, text, entry_id, snippet)
         except EntryTextError as exc:
             return {"ok": False, "error": str(exc)}
 
     async def on_check(self, sid: str, data: Any) -> dict[str, Any]:
         """Would this entry text load, and do its examples go the right way? Nothing is written."""
-        candidate = self._candidate(data)
+        candidate = await self._candidate(data)
         if isinstance(candidate, dict):
             return candidate
         file, entry_id, text = candidate
@@ -131,13 +126,13 @@ class SupervisorNamespace(PanelNamespace):
         book, issues = await self.keeper.check(file, text)  # loads it and runs every example
         entry = book.entry(entry_id) if book is not None else None
         counts = {"fire": len(entry.fire_examples), "silent": len(entry.silent_examples)} if entry else None
-        _shift_to_entry(issues, file, text, entry_id)
+        await asyncio.to_thread(_shift_to_entry, issues, file, text, entry_id)
         return {"ok": book is not None, "issues": issues, "examples": counts,
                 "seconds": round(time.perf_counter() - started, 3)}
 
     async def on_backtest(self, sid: str, data: Any) -> dict[str, Any]:
         """The edit against the live phrasebook over recent stored conversations."""
-        candidate = self._candidate(data)
+        candidate = await self._candidate(data)
         if isinstance(candidate, dict):
             return candidate
         file, _, text = candidate
@@ -153,11 +148,23 @@ class SupervisorNamespace(PanelNamespace):
 
     async def on_save(self, sid: str, data: Any) -> dict[str, Any]:
         session = await self.get_session(sid)
-        candidate = self._candidate(data)
+        candidate = await self._candidate(data)
         if isinstance(candidate, dict):
             return candidate
         file, _, text = candidate
         return await self.keeper.save(file, text, who=f"supervisor:{session['agent']}")
+
+
+def _entry_list(texts: dict[str, str]) -> list[dict[str, Any]]:
+    """The editable entries of the phrasebook's files: file, id and 1-based first line."""
+    entries: list[dict[str, Any]] = []
+    for name, text in texts.items():
+        try:
+            found = spans(text)
+        except EntryTextError:
+            continue
+        entries.extend({"file": name, "id": entry_id, "line": span.start + 1} for entry_id, span in found.items())
+    return entries
 
 
 def _shift_to_entry(issues: list[dict[str, Any]], file: str, text: str, entry_id: str) -> None:

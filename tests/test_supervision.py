@@ -18,7 +18,7 @@ from assist import load_phrasebook
 from assist.backtest import backtest, group_by_conversation
 from assist.cli import main
 from assist.effectiveness import bootstrap_difference, effectiveness, mood_change
-from assist.entry_text import entry_text, replace_entry
+from assist.entry_text import EntryTextError, entry_text, replace_entry, spans
 from assist.phrasebook import DEFAULT_DIR
 
 from .conftest import DATA
@@ -188,6 +188,18 @@ async def test_editor_checks_backtests_and_saves_an_entry(tmp_path: Path) -> Non
         assert versions[0]["who"] == "supervisor:boss" and "+    mode: shadow" in versions[0]["diff"]
         await ingest.disconnect()
         await sup.disconnect()
+
+
+def test_files_without_entries_are_passed_over_unparsed() -> None:
+    """The wall lists entries from every phrasebook file; the cue lists and the model
+    weights (thousands of lines, no `entries:`) are passed over without a YAML parse,
+    which took seconds on them. A file with entries is still parsed and checked."""
+    weights = (DEFAULT_DIR / "type-model.yaml").read_text()
+    with pytest.raises(EntryTextError, match="no 'entries:' list"):
+        spans(weights + "\n  broken: [unclosed\n")  # not parsed, so not reported as broken YAML
+    with pytest.raises(EntryTextError, match="not valid YAML"):
+        spans("entries:\n  - id: x\n    broken: [unclosed\n")
+    assert list(spans((DEFAULT_DIR / "default.yaml").read_text()))[:1] == ["let-them-vent"]
 
 
 def test_backtest_shows_a_known_change() -> None:

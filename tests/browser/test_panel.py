@@ -177,6 +177,36 @@ def test_script_tag_embed_survives_hostile_css(watched: Watched, console: Consol
     watched.clean()
 
 
+def test_a_card_in_use_survives_new_records(watched: Watched, console: ConsolePages, server: ServerProcess) -> None:
+    """New records and the waiting clock redraw the panel; the card the agent is using
+    stays the same node: a press that straddles redraws still counts as a click, and an
+    open "Why?" stays open."""
+    cid, agent = fresh("keep")
+    page = open_console(watched, console, server, agent, conversation=cid)
+    upset_chat(server, f"{cid}-b", agent, "Ola")
+    upset_chat(server, cid, agent)
+    server.send(say(cid, "customer", "so what now?? still no heater"))
+    timer = page.locator(f"{PANEL} [data-role=timer]")
+    expect(timer).to_contain_text("Waiting for you")
+    excuse = card(page, "no-excuses")
+    excuse.locator("summary").click()
+    expect(excuse.locator("details")).to_have_attribute("open", "")
+    excuse.evaluate("e => { e.__mark = 'kept'; }")
+    box = excuse.locator("button[data-verdict=helpful]").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    # while the button is held: the clock ticks and the other chat gets a message
+    server.send(say(f"{cid}-b", "customer", "hello??"))
+    expect(page.locator(f"{PANEL} nav button.conv .unread").first).to_be_visible()
+    expect(timer).not_to_contain_text("0:00", timeout=8000)
+    page.mouse.up()
+    expect(excuse).to_contain_text("Marked helpful")
+    assert excuse.evaluate("e => e.__mark") == "kept"
+    expect(excuse.locator("details")).to_have_attribute("open", "")
+    watched.clean()
+
+
 def test_at_320px_nothing_scrolls_sideways(watched: Watched, console: ConsolePages, server: ServerProcess) -> None:
     cid, agent = fresh("narrow")
     page = open_console(watched, console, server, agent)

@@ -2,7 +2,7 @@
 // API a host console calls (select a conversation, check a draft, change the token).
 
 import { io } from "socket.io-client";
-import { h, sheet } from "./dom.js";
+import { h, patch, sheet } from "./dom.js";
 import { customerName } from "./format.js";
 import * as st from "./state.js";
 import css from "./panel.css";
@@ -43,12 +43,11 @@ export function mountPanel(root, options) {
   let scheduled = false;
   function draw() {
     scheduled = false;
-    const focused = (shadow || document).activeElement;
-    const focusKey = focused && body.contains(focused) ? focused.getAttribute("data-key") : null;
-    const scroll = body.scrollTop;
-    body.replaceChildren(render(state, actions, serverNow()));
-    if (scroll) body.scrollTop = scroll; // (setting it forces a layout: only when it matters)
-    if (focusKey) body.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
+    // Patched, not replaced: what did not change keeps its node (and so the focus,
+    // a half-done click, a selection, the scroll position).
+    const fresh = render(state, actions, serverNow());
+    if (body.firstChild && body.firstChild.nodeName === fresh.nodeName) patch(body.firstChild, fresh);
+    else body.replaceChildren(fresh);
   }
   function redraw() {
     if (scheduled) return;

@@ -36,28 +36,13 @@ function header(state) {
       words[state.connection] || state.connection));
 }
 
-// The list is rebuilt only when something it shows changed: with many chats the
-// rebuild would otherwise cost more than the rest of the panel. (Kept per panel, on
-// its state: two panels on one page never share a node.)
-
-function listKey(list, state) {
-  return JSON.stringify([state.selected, list.map((c) => [c.conversation, c.status, c.risk, c.unread,
-    c.customer_type?.label, c.trend?.level, customerName(c), (c.risk_reasons || []).join()])]);
-}
-
 function conversationList(list, state, actions) {
-  const key = listKey(list, state);
-  if (!state.listCache || key !== state.listCache.key) state.listCache = { key, node: buildList(list, state, actions) };
-  return state.listCache.node;
-}
-
-function buildList(list, state, actions) {
   return h("nav", { "aria-label": "Your conversations, most at risk first" },
     h("ul", { class: "convs" }, list.map((c) => {
       const selected = c.conversation === state.selected;
       const type = c.customer_type ? TYPE_LABELS[c.customer_type.label] : "";
       const mood = c.trend ? moodOf(c.trend.level) : "neutral";
-      return h("li", {},
+      return h("li", { "data-key": `row:${c.conversation}` },
         h("button", {
           class: `conv${selected ? " selected" : ""}${c.status === "ended" ? " ended" : ""}`,
           "aria-current": selected ? "true" : null,
@@ -92,7 +77,7 @@ function moodOf(value) {
 function detail(c, state, actions, serverNow) {
   const wait = waiting(c, serverNow);
   return h("section", { class: "detail", "aria-label": `Conversation with ${customerName(c)}`,
-                        "data-conversation": c.conversation },
+                        "data-conversation": c.conversation, "data-key": `detail:${c.conversation}` },
     h("div", { class: "who-line" },
       h("h2", {}, customerName(c)),
       c.customer?.tier ? h("span", { class: "tier" }, c.customer.tier) : null,
@@ -108,10 +93,9 @@ function detail(c, state, actions, serverNow) {
 }
 
 function details(key, summaryText, body, state, actions) {
-  const el = h("details", { "data-key": key, open: state.open.has(key) },
+  return h("details", { "data-key": key, open: state.open.has(key),
+                        ontoggle: (event) => actions.toggle(key, event.currentTarget.open) },
     h("summary", { "data-key": `${key}:summary` }, summaryText), body);
-  el.addEventListener("toggle", () => actions.toggle(key, el.open));
-  return el;
 }
 
 function typeBadge(c, state, actions) {
@@ -170,7 +154,7 @@ function draftWarning(c) {
 function card(c, p, state, actions) {
   const done = p.local && p.local !== "dismissed";
   return h("article", { class: `card sev-${p.severity}${done ? " done" : ""}`, "data-prompt": p.prompt,
-                        "data-id": p.id, "aria-label": `${p.severity} prompt` },
+                        "data-id": p.id, "data-key": `card:${p.id}`, "aria-label": `${p.severity} prompt` },
     h("p", { class: "card-text" },
       h("span", { class: "sev" }, p.severity === "critical" ? "Now: " : p.severity === "warn" ? "Tip: " : "Note: "),
       p.text),

@@ -3,7 +3,7 @@
 // the phrasebook editor (check as you type, backtest, save) and which prompts help.
 
 import { io } from "socket.io-client";
-import { h, s, sheet } from "./dom.js";
+import { h, patch, s, sheet } from "./dom.js";
 import { TYPE_LABELS, clock, customerName, percent, signed } from "./format.js";
 import css from "./wall.css";
 
@@ -78,11 +78,11 @@ function draw() {
   scheduled = true;
   setTimeout(() => {
     scheduled = false;
-    const focusKey = document.activeElement?.getAttribute("data-key");
-    const editorState = saveEditor();
-    root.replaceChildren(header(), state.tab === "wall" ? wall() : state.tab === "editor" ? editor() : report());
-    restoreEditor(editorState);
-    if (focusKey) document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
+    // Patched, not replaced (the wall redraws every second): the focus, a half-done
+    // click, the whisper being typed and the editor's cursor all stay where they are.
+    const view = state.tab === "wall" ? wall() : state.tab === "editor" ? editor() : report();
+    view.setAttribute("data-key", `view:${state.tab}`);
+    patch(root, h("div", { class: "wall" }, header(), view));
   }, 0);
 }
 
@@ -185,7 +185,7 @@ function whisperForm(d) {
   const cid = d.conversation;
   const input = h("input", { type: "text", id: "whisper", "aria-label": `Whisper to ${d.agent}`, maxlength: 2000,
                              placeholder: "Whisper to the agent\u2026", "data-key": "whisper",
-                             oninput: () => state.whisperDrafts.set(cid, input.value) });
+                             oninput: (ev) => state.whisperDrafts.set(cid, ev.currentTarget.value) });
   input.value = state.whisperDrafts.get(cid) || "";
   const note = h("span", { class: "muted", role: "status" }, state.whisperNotes.get(cid) || "");
   return h("form", { class: "whisper", onsubmit: async (e) => {
@@ -200,17 +200,6 @@ function whisperForm(d) {
 
 // -- the editor -----------------------------------------------------------------------------
 let checkTimer = null;
-function saveEditor() {
-  const area = document.getElementById("entry-yaml");
-  return area ? { value: area.value, start: area.selectionStart, end: area.selectionEnd, focused: document.activeElement === area, scroll: area.scrollTop } : null;
-}
-function restoreEditor(saved) {
-  const area = document.getElementById("entry-yaml");
-  if (!area || !saved) return;
-  area.value = saved.value;
-  area.scrollTop = saved.scroll;
-  if (saved.focused) { area.focus(); area.setSelectionRange(saved.start, saved.end); }
-}
 
 async function pickEntry(item) {
   const res = await call("entry", { file: item.file, id: item.id });
@@ -218,7 +207,6 @@ async function pickEntry(item) {
   state.check = null;
   state.backtest = null;
   draw();
-  setTimeout(() => { const area = document.getElementById("entry-yaml"); if (area) area.value = state.entry.text; }, 10);
 }
 
 function scheduleCheck(area) {
@@ -257,7 +245,8 @@ function editor() {
 function entryForm(e) {
   if (e.error) return h("p", { class: "errors" }, e.error);
   const c = state.check;
-  const area = h("textarea", { id: "entry-yaml", rows: 22, spellcheck: "false", wrap: "off", "aria-label": `YAML of ${e.id}`,
+  const area = h("textarea", { id: "entry-yaml", "data-key": `yaml:${e.file}:${e.id}`, rows: 22, spellcheck: "false",
+                               wrap: "off", "aria-label": `YAML of ${e.id}`,
                                "aria-describedby": "check-result", oninput: (ev) => scheduleCheck(ev.target) });
   area.value = e.text;
   const result = h("div", { id: "check-result", role: "status", "data-role": "check" },
