@@ -43,6 +43,8 @@ from .rooms import ROOMS_CHANNEL, Room, RoomDirectory
 
 log = logging.getLogger("assist.cluster")
 FORWARD_TIMEOUT = 5.0
+RESUBSCRIBE_FIRST = 0.5  # seconds after losing the subscription; doubles while Redis stays away
+RESUBSCRIBE_MAX = 10.0
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 # Who owns a conversation, in one round trip: claim it when nobody does or its holder's
 # alive key ran out (KEYS[1] the owner key; ARGV: this process, lease ms, alive-key prefix).
@@ -199,19 +201,33 @@ class Cluster:
             self._waiting.pop(call_id, None)
 
     async def _listen(self) -> None:
+        delay = RESUBSCRIBE_FIRST
         while True:
             try:
                 assert self._pubsub is not None
                 async for message in self._pubsub.listen():
+                    delay = RESUBSCRIBE_FIRST
                     self._dispatch(message)
+                # listen() also ends, without an error, on a pubsub with nothing subscribed
+                # (a resubscription that failed): that is a lost subscription too
+                reason = "not subscribed"
             except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
-                log.warning("lost the Redis subscription (%s); subscribing again", exc)
-                self.rooms.complete = False  # joins and leaves may have been missed meanwhile
-                await asyncio.sleep(0.5)
+                reason = str(exc)
+            log.warning("lost the Redis subscription (%s); subscribing again in %.1f s", reason, delay)
+            self.rooms.complete = False  # joins and leaves may have been missed meanwhile
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESUBSCRIBE_MAX)
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(self._inbox(self.name), ROOMS_CHANNEL)
+            except (aioredis.RedisError, OSError):
                 with contextlib.suppress(aioredis.RedisError, OSError):
-                    self._pubsub = self.redis.pubsub()
-                    await self._pubsub.subscribe(self._inbox(self.name), ROOMS_CHANNEL)
-                    self._tasks.append(asyncio.create_task(self._learn_rooms(), name="assist-cluster-rooms"))
+                    await pubsub.aclose()
+                continue
+            old, self._pubsub = self._pubsub, pubsub
+            with contextlib.suppress(aioredis.RedisError, OSError):
+                await old.aclose()
+            self._tasks.append(asyncio.create_task(self._learn_rooms(), name="assist-cluster-rooms"))
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if message.get("type") != "message":

@@ -6,6 +6,7 @@ conversations (and their timers) over with nothing acknowledged lost."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import time
@@ -39,6 +40,13 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     proc.wait()
 
 
+def cpu_seconds(server: ServerProcess) -> float:
+    """User + system CPU time of a server process so far (Linux /proc)."""
+    assert server.proc is not None
+    fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture
 def schema() -> str:
     return f"assist_cluster_{uuid.uuid4().hex[:8]}"
@@ -49,13 +57,17 @@ async def cluster(tmp_path: Path, redis_url: str, schema: str) -> AsyncIterator[
     env = {"ASSIST_REDIS": redis_url, "ASSIST_STORE": DSN, "ASSIST_STORE_SCHEMA": schema,
            "ASSIST_LEASE_SECONDS": "2", "ASSIST_WATCH_PHRASEBOOKS": "false"}
     procs = []
-    for name in ("a", "b"):
-        folder = tmp_path / name
-        folder.mkdir()
-        procs.append(await asyncio.to_thread(ServerProcess(folder, extra_env=env).start))
-    yield procs
-    for proc in procs:
-        await asyncio.to_thread(proc.stop)
+    try:
+        for name in ("a", "b"):
+            folder = tmp_path / name
+            folder.mkdir()
+            proc = ServerProcess(folder, extra_env=env)
+            procs.append(proc)
+            await asyncio.to_thread(proc.start)
+        yield procs
+    finally:  # also when the second one never came up: no process left behind
+        for proc in procs:
+            await asyncio.to_thread(proc.stop)
     conn = await asyncpg.connect(DSN)
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -173,6 +185,13 @@ async def test_a_redis_restart_loses_nothing_acknowledged(cluster: list[ServerPr
     subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
     for n in range(4):  # during the outage: refused or acknowledged, never lost
         await send(a.url, [say(f"r{n}", "customer", "anyone?", time.time(), 2)])
+    # an outage longer than the first retries: waiting for Redis costs (almost) no CPU
+    # (a resubscription that failed once used to leave a process spinning, deaf for good)
+    await asyncio.sleep(2)
+    before = [cpu_seconds(p) for p in (a, b)]
+    await asyncio.sleep(3)
+    used = [cpu_seconds(p) - start for p, start in zip((a, b), before)]
+    assert max(used) < 1.0, f"CPU seconds used in 3 s of waiting for Redis: {used}"
     restarted = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                   "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
     try:
