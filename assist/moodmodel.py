@@ -124,10 +124,10 @@ def _readable(feature: str) -> str:
     return f"cue {name}" if kind == "cue" else f"agent {name}"
 
 
-def load_mood_model(path: Path | str, text: str | None = None) -> MoodModel:
+def load_mood_model(path: Path | str, text: str | None = None, *, fast: bool = False) -> MoodModel:
     """Read a weights file; RuleFileError lists every problem with file and line."""
     file = str(path)
-    data = load_yaml(path, text)
+    data = load_yaml(path, text, fast=fast)
     issues: list[Issue] = []
     if data is None:
         raise RuleFileError([Issue(Location(file), "the file is empty; expected 'mood_model:'")])

@@ -39,8 +39,7 @@ from .yamlsrc import describe, display_path, find_token, load_yaml, suggest, val
 
 MOOD_MODEL_FILE = "mood-model.yaml"
 TYPE_MODEL_FILE = "type-model.yaml"
-MODEL_FILES: dict[str, Callable[[Path, str | None], Any]] = {MOOD_MODEL_FILE: load_mood_model,
-                                                             TYPE_MODEL_FILE: load_type_model}
+MODEL_FILES: dict[str, Callable[..., Any]] = {MOOD_MODEL_FILE: load_mood_model, TYPE_MODEL_FILE: load_type_model}
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "phrasebooks"
 TRIGGERS = ("customer", "agent", "end", "hold", "timer")
 TIMERS = ("hold", "waiting")
@@ -321,13 +320,20 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
 _MODEL_CACHE: dict[str, Any] = {}
 
 
-def _learned(path: Path, texts: dict[str, str], load: Callable[[Path, str | None], Any]) -> Any:
-    """A learned model's weights file, parsed once while its bytes stay the same."""
+def _learned(path: Path, texts: dict[str, str], load: Callable[..., Any]) -> Any:
+    """A learned model's weights file, parsed once while its bytes stay the same.
+
+    Machine-written and thousands of lines long, it is parsed the fast way (no positions);
+    only when that finds a problem is it parsed again with positions, for file and line."""
     key = _cue_key([path], texts)  # the same content key as the cue files
     if key not in _MODEL_CACHE:
         if len(_MODEL_CACHE) > 4:
             _MODEL_CACHE.clear()
-        _MODEL_CACHE[key] = load(path, texts.get(str(path)))
+        text = texts.get(str(path))
+        try:
+            _MODEL_CACHE[key] = load(path, text, fast=True)
+        except RuleFileError:
+            _MODEL_CACHE[key] = load(path, text)  # raises again, now with lines
     return _MODEL_CACHE[key]
 
 

@@ -202,10 +202,10 @@ def _around(text: str, word: str, width: int = 60) -> str:
     return ("\u2026" if start > 0 else "") + piece + ("\u2026" if start + width < len(text) else "")
 
 
-def load_type_model(path: Path | str, text: str | None = None) -> TypeModel:
+def load_type_model(path: Path | str, text: str | None = None, *, fast: bool = False) -> TypeModel:
     """Read a weights file; RuleFileError lists every problem with file and line."""
     file = str(path)
-    data = load_yaml(path, text)
+    data = load_yaml(path, text, fast=fast)
     if data is None:
         raise RuleFileError([Issue(Location(file), "the file is empty; expected 'type_model:'")])
     issues: list[Issue] = []
