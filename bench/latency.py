@@ -99,6 +99,7 @@ from assist.config import Limits, Settings  # noqa: E402
 from assist.heap import settle  # noqa: E402
 from assist.server import create_app  # noqa: E402
 from assist.tokens import make_token  # noqa: E402
+from tests.server_helpers import cpu_seconds  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "conversations" / "dev"
 SECRET = "bench-token-secret-0123456789abcdef-xyz"
@@ -227,16 +228,6 @@ async def serve(kind: str, port: int, db_dir: str) -> None:
             # swallowed and the timer loop runs on. Leave without waiting (the store has committed).
             print("server cleanup did not finish in 8 s; exiting", file=sys.stderr, flush=True)
             os._exit(3)
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc/<pid>/stat."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return math.nan
-    fields_ = stat[stat.rindex(")") + 2:].split()
-    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def busy_cpu_seconds() -> float:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +23,16 @@ from assist.tokens import make_token
 
 SECRET = "test-token-secret-0123456789abcdef-xyz"
 SOURCE, SOURCE_SECRET = "console", "console-secret"
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far, from /proc/<pid>/stat (Linux); NaN once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return math.nan
+    fields_ = stat[stat.rindex(")") + 2:].split()
+    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
