@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .events import AgentRef, CustomerProfile
+from .moodmodel import Earlier
 from .profile import Profiler, TypeRules
 from .trend import Trend
 
@@ -84,6 +85,7 @@ class Conversation:
     agent_said_since: Counter[str] = field(default_factory=Counter)
     quotes: dict[str, tuple[int, str]] = field(default_factory=dict)
     trend: Trend = field(default_factory=Trend)
+    earlier: Earlier = field(default_factory=Earlier)  # the cue layer's reading of earlier customer turns
     profiler: Profiler | None = None
     hold_since: float | None = None
     hold_explicit: bool = False

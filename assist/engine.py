@@ -251,10 +251,13 @@ class Engine:
             tuple[CueMatch, ...], float, dict[str, Any]]:
         matches = self.phrasebook.cues.detect(text, role)
         score = self._scorer.score(text, matches)
-        model = self.phrasebook.mood_model
-        if model is not None and role == "customer" and conv is not None:  # the learned check of the mood call
-            agent_cues = conv.last_agent.cues if conv.last_agent is not None else ()
-            score = model.correct(score, text, [m.cue for m in matches], agent_cues)
+        if role == "customer" and conv is not None:
+            model = self.phrasebook.mood_model
+            read = score.value
+            if model is not None:  # the learned check of the mood call
+                agent_cues = conv.last_agent.cues if conv.last_agent is not None else ()
+                score = model.correct(score, text, [m.cue for m in matches], agent_cues, conv.earlier.context())
+            conv.earlier.add(read)
         evidence = score.to_json()
         evidence["cues"] = [{"cue": m.cue, "quote": m.quote[:QUOTE_CHARS]} for m in matches]
         return matches, score.value, evidence

@@ -5,13 +5,16 @@ ways no pattern lists yet ("3 days nobody answer", "this is how you treat custom
 and state plain problems that VADER reads as very negative. The mood model is trained
 on labelled customer turns (`assist train-mood`, development sets only) and asks one
 question of every customer turn: upset or not? Its inputs are the cue layer's score,
-VADER's base score, the turn's cues, the cues of the agent's last message, and the
-words and word pairs of the turn that were used by at least a few independent authors.
+VADER's base score, the turn's cues, the cues of the agent's last message, the words
+and word pairs of the turn that were used by at least a few independent authors, and
+what the cue layer read in the customer's earlier turns (`Earlier`): a terse "ok and?"
+reads differently from a customer who was upset a turn ago.
 
 It does not replace the score, it corrects the mood call: when it says "upset" with
 the score above the upset bound, the score is lowered to `upset_value`; when it says
 "not upset" with the score at or below the bound, the score is raised to `calm_value`.
-Only scores within `reach` of zero are corrected: a strong reading stands (a wider
+Scores within `reach` of zero are corrected whenever the model disagrees; a stronger
+reading is overruled only when the model is at least `confident` sure (a plain wider
 reach reads chats a little better but ordinary text worse, VADER's ground truth).
 Either correction is an `Adjustment` quoting the words that weighed most in it, so the
 panel and `assist replay` show why. The weights are data (phrasebooks/mood-model.yaml);
@@ -33,7 +36,8 @@ from .sentiment import UPSET_BELOW, Adjustment, Score
 from .yamlsrc import load_yaml, value_where, where
 
 _TOKEN = re.compile(r"[a-z0-9']+")
-CUE, AGENT, WORD, PAIR = "cue:", "agent:", "word:", "pair:"
+CUE, AGENT, WORD, PAIR, CONTEXT = "cue:", "agent:", "word:", "pair:", "ctx:"
+FEATURE_KINDS = (CUE, AGENT, WORD, PAIR, CONTEXT)
 EVIDENCE_FEATURES = 3
 
 TOP_FIELDS = {"mood_model": Field("mapping", required=True)}
@@ -42,6 +46,7 @@ MODEL_FIELDS = {
     "trained_on": Field("mapping"),
     "threshold": Field("number", default=0.5),
     "reach": Field("number", minimum=0, default=1.0),
+    "confident": Field("number", default=1.0),
     "upset_value": Field("number", required=True),
     "calm_value": Field("number", required=True),
     "bias": Field("number", required=True),
@@ -61,14 +66,40 @@ def words_in(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def turn_features(text: str, cues: Iterable[str], agent_cues: Iterable[str]) -> set[str]:
+def turn_features(text: str, cues: Iterable[str], agent_cues: Iterable[str],
+                  context: Iterable[str] = ()) -> set[str]:
     """The yes/no features of one customer turn, named as they are in the weights file."""
     words = words_in(text)
     out = {WORD + w for w in words}
     out.update(f"{PAIR}{a} {b}" for a, b in zip(words, words[1:]))
     out.update(CUE + c for c in cues)
     out.update(AGENT + c for c in agent_cues)
+    out.update(CONTEXT + c for c in context)
     return out
+
+
+@dataclass(slots=True)
+class Earlier:
+    """What the cue layer (before this check) read in a customer's earlier turns.
+
+    The same for training (moodtrain) and live (one per conversation), so the context a
+    turn is judged in is the one it was learned in. Three flags, no history kept."""
+
+    turns: int = 0
+    last_upset: bool = False
+    ever_upset: bool = False
+
+    def context(self) -> tuple[str, ...]:
+        """The context features of the customer's next turn."""
+        if not self.turns:
+            return ("first",)
+        return ("after-upset",) * self.last_upset + ("upset-before",) * self.ever_upset
+
+    def add(self, cue_layer_value: float) -> None:
+        """Count a customer turn the cue layer read as `cue_layer_value`."""
+        self.turns += 1
+        self.last_upset = cue_layer_value <= UPSET_BELOW
+        self.ever_upset = self.ever_upset or self.last_upset
 
 
 @dataclass(frozen=True)
@@ -81,6 +112,7 @@ class MoodModel:
     calm_value: float
     threshold: float = 0.5
     reach: float = 1.0
+    confident: float = 1.0  # beyond reach, overrule the reading only when at least this sure
     about: str = ""
     trained_on: dict[str, Any] = field(default_factory=dict)
     source: str = ""
@@ -92,18 +124,24 @@ class MoodModel:
         return sigmoid(z)
 
     def upset_call(self, score: float, base: float, features: Iterable[str]) -> tuple[bool, float | None]:
-        """Upset or not, and the model's P(upset) when the score lies within its reach (else None:
-        a strong reading stands and the cue layer's call is kept)."""
-        if abs(score) > self.reach:
-            return score <= UPSET_BELOW, None
+        """Upset or not, and the model's P(upset) when it decides (else None: a strong
+        reading the model is not sure enough to overrule stands, with the cue layer's call)."""
+        read_upset = score <= UPSET_BELOW
+        if abs(score) > self.reach and self.confident >= 1.0:
+            return read_upset, None
         p = self.probability(score, base, features)
-        return p >= self.threshold, p
+        if abs(score) <= self.reach:
+            return p >= self.threshold, p
+        if (p >= self.confident) if not read_upset else (p <= 1.0 - self.confident):
+            return not read_upset, p
+        return read_upset, None
 
-    def correct(self, score: Score, text: str, cues: Iterable[str], agent_cues: Iterable[str]) -> Score:
+    def correct(self, score: Score, text: str, cues: Iterable[str], agent_cues: Iterable[str],
+                context: Iterable[str] = ()) -> Score:
         """The score with the mood call corrected, when the model disagrees with it."""
-        if abs(score.value) > self.reach:  # a strong reading stands (checked first: no features to build)
+        if abs(score.value) > self.reach and self.confident >= 1.0:  # a strong reading stands: no features
             return score
-        features = turn_features(text, cues, agent_cues)
+        features = turn_features(text, cues, agent_cues, context)
         upset, p = self.upset_call(score.value, score.base, features)
         if p is None or upset == (score.value <= UPSET_BELOW):
             return score
@@ -113,6 +151,8 @@ class MoodModel:
                          key=lambda f: (-sign * self.weights[f], f))[:EVIDENCE_FEATURES]  # ties by name
         quote = ", ".join(_readable(f) for f in pushing) or "no single word: the score and the rest"
         effect = (f"mood model: upset (p {p:.2f})" if sign > 0 else f"mood model: not upset (p upset {p:.2f})")
+        if abs(score.value) > self.reach:
+            effect += ", sure enough to overrule a strong reading"
         adjustment = Adjustment("mood-model", quote, effect, score.value, new)
         return Score(new, score.base, (*score.adjustments, adjustment))
 
@@ -121,7 +161,13 @@ def _readable(feature: str) -> str:
     kind, _, name = feature.partition(":")
     if kind in ("word", "pair"):
         return f"'{name}'"
+    if kind == "ctx":
+        return CONTEXT_WORDS.get(name, f"context {name}")
     return f"cue {name}" if kind == "cue" else f"agent {name}"
+
+
+CONTEXT_WORDS = {"first": "the customer's first turn", "after-upset": "upset a turn ago",
+                 "upset-before": "upset earlier in the chat"}
 
 
 def load_mood_model(path: Path | str, text: str | None = None, *, fast: bool = False) -> MoodModel:
@@ -137,9 +183,9 @@ def load_mood_model(path: Path | str, text: str | None = None, *, fast: bool = F
     weights: dict[str, float] = {}
     for name, weight in (values.get("weights") or {}).items():
         node = data["mood_model"]["weights"]
-        if not isinstance(name, str) or not name.startswith((CUE, AGENT, WORD, PAIR)):
+        if not isinstance(name, str) or not name.startswith(FEATURE_KINDS):
             issues.append(Issue(where(file, node, name), f"mood_model weights: {name!r} is not a feature name; "
-                                f"names start with {CUE!r}, {AGENT!r}, {WORD!r} or {PAIR!r}"))
+                                f"names start with {', '.join(map(repr, FEATURE_KINDS))}"))
         elif isinstance(weight, bool) or not isinstance(weight, int | float):
             issues.append(Issue(value_where(file, node, name),
                                 f"mood_model weights: the weight of {name!r} must be a number"))
@@ -148,6 +194,9 @@ def load_mood_model(path: Path | str, text: str | None = None, *, fast: bool = F
     if "threshold" in values and not 0 < float(values["threshold"]) < 1:
         issues.append(Issue(value_where(file, data["mood_model"], "threshold"),
                             "mood_model threshold must lie between 0 and 1"))
+    if "confident" in values and not 0.5 < float(values["confident"]) <= 1:
+        issues.append(Issue(value_where(file, data["mood_model"], "confident"),
+                            "mood_model confident must lie above 0.5 and at most 1 (1: a strong reading always stands)"))
     if "upset_value" in values and not float(values["upset_value"]) <= UPSET_BELOW:
         issues.append(Issue(value_where(file, data["mood_model"], "upset_value"),
                             f"mood_model upset_value must read as upset: at most {UPSET_BELOW}"))
@@ -162,6 +211,7 @@ def load_mood_model(path: Path | str, text: str | None = None, *, fast: bool = F
         base_weight=float(values["base_weight"]), weights=weights,
         upset_value=float(values["upset_value"]), calm_value=float(values["calm_value"]),
         threshold=float(values.get("threshold", 0.5)), reach=float(values.get("reach", 1.0)),
+        confident=float(values.get("confident", 1.0)),
         about=str(values.get("about", "")),
         trained_on=dict(values.get("trained_on") or {}), source=file,
     )

@@ -19,10 +19,15 @@ BOOK = load_phrasebook()
 SETS = DATA / "conversations"
 
 
-def customer_turn(text: str, book: Any = BOOK) -> dict[str, Any]:
+def customer_turn(text: str, book: Any = BOOK, opening: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The record of the customer's `text` after the agent's greeting, or after the customer's
+    and the agent's `opening`."""
     engine = Engine(book)
     engine.feed({"conversation": "c", "type": "start", "ts": 0})
-    engine.feed({"conversation": "c", "type": "message", "ts": 2, "role": "agent", "text": "Hi, how can I help?"})
+    if opening is not None:
+        engine.feed({"conversation": "c", "type": "message", "ts": 1, "role": "customer", "text": opening[0]})
+    engine.feed({"conversation": "c", "type": "message", "ts": 2, "role": "agent",
+                 "text": opening[1] if opening else "Hi, how can I help?"})
     records = engine.feed({"conversation": "c", "type": "message", "ts": 9, "role": "customer", "text": text})
     return next(r for r in records if r["kind"] == "turn")
 
@@ -59,6 +64,28 @@ def test_a_strong_reading_stands(text: str) -> None:
     assert turn["mood"] == "upset" and model_step(turn) is None
 
 
+def test_the_same_words_read_upset_after_an_upset_turn() -> None:
+    calm = customer_turn("what about my money", opening=("hi, a question about my order", "Sure, which order?"))
+    after = customer_turn("what about my money", opening=(
+        "this is the third time I write, my refund never came and nobody answers!!", "Let me check that for you."))
+    assert calm["mood"] == "neutral" and after["mood"] == "upset"
+    step = model_step(after)
+    assert step is not None and "upset a turn ago" in step["quote"] and "upset earlier in the chat" in step["quote"]
+
+
+def test_a_sure_model_overrules_a_strong_reading_and_says_so() -> None:
+    polite = customer_turn("Good evening. I was charged two times for the same purchase, 1,250 each one.")
+    step = model_step(polite)
+    assert polite["mood"] == "neutral" and step is not None and step["before"] < -0.3
+    assert step["effect"].endswith("sure enough to overrule a strong reading")
+    angry = customer_turn("WEATHER?? its sunny here and every other airline is flying. dont give me policy",
+                          opening=("my flight was cancelled and nobody tells me anything!!",
+                                   "Unfortunately our policy does not cover weather cancellations."))
+    step = model_step(angry)
+    assert angry["mood"] == "upset" and step is not None and step["before"] > 0.3
+    assert "agent policy-excuse" in step["quote"]
+
+
 def test_agent_turns_are_never_corrected() -> None:
     engine = Engine(BOOK)
     engine.feed({"conversation": "c", "type": "start", "ts": 0})
@@ -81,14 +108,15 @@ def test_a_broken_weights_file_is_an_error_with_file_and_line(book_copy: Path) -
     weights_at = lines.index("  weights:")
     lines[weights_at + 1] = '    "word:zzlate": lots'
     lines[weights_at + 2] = '    "zzlate": 0.5'
-    lines = [("  upset_value: 0.2" if line.startswith("  upset_value:") else line) for line in lines]
+    lines = [("  upset_value: 0.2" if line.startswith("  upset_value:") else
+              "  confident: 0.4" if line.startswith("  confident:") else line) for line in lines]
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(RuleFileError) as caught:
         load_phrasebook(book_copy)
     text = str(caught.value)
     assert f"{path}:{weights_at + 2}:" in text and "the weight of 'word:zzlate' must be a number" in text
     assert f"{path}:{weights_at + 3}:" in text and "'zzlate' is not a feature name" in text
-    assert "upset_value must read as upset" in text
+    assert "upset_value must read as upset" in text and "confident must lie above 0.5" in text
 
 
 def test_training_is_repeatable_and_learns_from_the_labels() -> None:
@@ -99,6 +127,8 @@ def test_training_is_repeatable_and_learns_from_the_labels() -> None:
     assert to_yaml(first, {}) == to_yaml(second, {})
     assert any(f.startswith("word:") for f in first.weights) and any(f.startswith("cue:") for f in first.weights)
     assert accuracy(first, rows) > accuracy(None, rows)
+    firsts = [r for r in rows if "ctx:first" in r.features]  # each chat's first customer turn, as live
+    assert 0 < len(firsts) <= len(labelled) and all("ctx:upset-before" not in r.features for r in firsts)
 
 
 def test_the_shipped_model_never_learned_from_a_held_out_set() -> None:

@@ -18,11 +18,18 @@ from .conftest import ROOT
 BOOK = load_phrasebook()
 
 
-def turn(text: str, role: str = "customer") -> dict[str, Any]:
+def turn(text: str, role: str = "customer", before: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """The turn record of `text`, as the first message of a chat or after the messages `before`."""
     engine = Engine(BOOK)
     engine.feed({"conversation": "c", "type": "start", "ts": 0})
-    records = engine.feed({"conversation": "c", "type": "message", "ts": 5, "role": role, "text": text})
+    for n, (who, said) in enumerate(before, 1):
+        engine.feed({"conversation": "c", "type": "message", "ts": n, "role": who, "text": said})
+    records = engine.feed({"conversation": "c", "type": "message", "ts": 50, "role": role, "text": text})
     return next(r for r in records if r["kind"] == "turn")
+
+
+COMPLAINT = (("customer", "this is the second time my order is wrong"),
+             ("agent", "Sorry to hear that, could you give me the order number?"))
 
 
 @pytest.mark.parametrize("text, role, mood", [
@@ -107,14 +114,14 @@ def test_service_words_in_a_complaint_stay_upset(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["ok never mind, I wait", "it's fine, never mind. it cannot be helped"])
 def test_a_quiet_give_up_reads_as_a_mild_upset(text: str) -> None:
-    """Most authors label a quiet give-up upset; it stays mild, above empathize's -0.3."""
-    record = turn(text)
+    """Most authors label a quiet give-up after a complaint upset; it stays mild, above empathize's -0.3."""
+    record = turn(text, before=COMPLAINT)
     assert record["mood"] == "upset" and -0.3 < record["sentiment"] < -0.05
     assert any(a["cue"] == "resigned" for a in record["evidence"]["adjustments"])
 
 
 def test_status_brought_up_in_a_chat_is_leverage_not_small_talk() -> None:
-    record = turn("I am platinum member 4 years, I spend a lot here")
+    record = turn("I am platinum member 4 years, I spend a lot here", before=COMPLAINT)
     assert record["mood"] == "upset"
     assert any(a["cue"] == "vip-claim" for a in record["evidence"]["adjustments"])
     assert turn("Good. This is how a client like us must be treated. Thank you Sarah")["mood"] == "positive"
