@@ -13,9 +13,10 @@ reads differently from a customer who was upset a turn ago.
 It does not replace the score, it corrects the mood call: when it says "upset" with
 the score above the upset bound, the score is lowered to `upset_value`; when it says
 "not upset" with the score at or below the bound, the score is raised to `calm_value`.
-Scores within `reach` of zero are corrected whenever the model disagrees; a stronger
-reading is overruled only when the model is at least `confident` sure (a plain wider
-reach reads chats a little better but ordinary text worse, VADER's ground truth).
+The model overrules the cue layer's call only when it is sure: at least `sure` (P(upset)
+at least that, or at most 1 - that) for a score within `reach` of zero, and at least
+`sure_beyond_reach` for a stronger reading (a plain wider reach reads chats a little
+better but ordinary text worse, VADER's ground truth).
 Either correction is an `Adjustment` quoting the words that weighed most in it, so the
 panel and `assist replay` show why. The weights are data (phrasebooks/mood-model.yaml);
 without that file there is no model and the cue layer's score stands.
@@ -44,9 +45,9 @@ TOP_FIELDS = {"mood_model": Field("mapping", required=True)}
 MODEL_FIELDS = {
     "about": Field("str"),
     "trained_on": Field("mapping"),
-    "threshold": Field("number", default=0.5),
+    "sure": Field("number", default=0.5),
     "reach": Field("number", minimum=0, default=1.0),
-    "confident": Field("number", default=1.0),
+    "sure_beyond_reach": Field("number", default=1.0),
     "upset_value": Field("number", required=True),
     "calm_value": Field("number", required=True),
     "bias": Field("number", required=True),
@@ -110,9 +111,9 @@ class MoodModel:
     weights: dict[str, float]
     upset_value: float
     calm_value: float
-    threshold: float = 0.5
+    sure: float = 0.5  # within reach, overrule the cue layer's call only when at least this sure
     reach: float = 1.0
-    confident: float = 1.0  # beyond reach, overrule the reading only when at least this sure
+    sure_beyond_reach: float = 1.0  # the same for a stronger reading (1: it always stands)
     about: str = ""
     trained_on: dict[str, Any] = field(default_factory=dict)
     source: str = ""
@@ -124,22 +125,21 @@ class MoodModel:
         return sigmoid(z)
 
     def upset_call(self, score: float, base: float, features: Iterable[str]) -> tuple[bool, float | None]:
-        """Upset or not, and the model's P(upset) when it decides (else None: a strong
-        reading the model is not sure enough to overrule stands, with the cue layer's call)."""
+        """Upset or not, and the model's P(upset) (None when a strong reading stands unasked).
+        The cue layer's call stands unless the model is sure enough of the other one."""
         read_upset = score <= UPSET_BELOW
-        if abs(score) > self.reach and self.confident >= 1.0:
+        bar = self.sure if abs(score) <= self.reach else self.sure_beyond_reach
+        if bar >= 1.0:
             return read_upset, None
         p = self.probability(score, base, features)
-        if abs(score) <= self.reach:
-            return p >= self.threshold, p
-        if (p >= self.confident) if not read_upset else (p <= 1.0 - self.confident):
+        if (p <= 1.0 - bar) if read_upset else (p >= bar):
             return not read_upset, p
-        return read_upset, None
+        return read_upset, p
 
     def correct(self, score: Score, text: str, cues: Iterable[str], agent_cues: Iterable[str],
                 context: Iterable[str] = ()) -> Score:
         """The score with the mood call corrected, when the model disagrees with it."""
-        if abs(score.value) > self.reach and self.confident >= 1.0:  # a strong reading stands: no features
+        if abs(score.value) > self.reach and self.sure_beyond_reach >= 1.0:  # it stands: no features to build
             return score
         features = turn_features(text, cues, agent_cues, context)
         upset, p = self.upset_call(score.value, score.base, features)
@@ -191,12 +191,10 @@ def load_mood_model(path: Path | str, text: str | None = None, *, fast: bool = F
                                 f"mood_model weights: the weight of {name!r} must be a number"))
         else:
             weights[name] = float(weight)
-    if "threshold" in values and not 0 < float(values["threshold"]) < 1:
-        issues.append(Issue(value_where(file, data["mood_model"], "threshold"),
-                            "mood_model threshold must lie between 0 and 1"))
-    if "confident" in values and not 0.5 < float(values["confident"]) <= 1:
-        issues.append(Issue(value_where(file, data["mood_model"], "confident"),
-                            "mood_model confident must lie above 0.5 and at most 1 (1: a strong reading always stands)"))
+    for key in ("sure", "sure_beyond_reach"):
+        if key in values and not 0.5 <= float(values[key]) <= 1:
+            issues.append(Issue(value_where(file, data["mood_model"], key),
+                                f"mood_model {key} must lie between 0.5 and 1 (1: the cue layer's call always stands)"))
     if "upset_value" in values and not float(values["upset_value"]) <= UPSET_BELOW:
         issues.append(Issue(value_where(file, data["mood_model"], "upset_value"),
                             f"mood_model upset_value must read as upset: at most {UPSET_BELOW}"))
@@ -210,8 +208,8 @@ def load_mood_model(path: Path | str, text: str | None = None, *, fast: bool = F
         bias=float(values["bias"]), score_weight=float(values["score_weight"]),
         base_weight=float(values["base_weight"]), weights=weights,
         upset_value=float(values["upset_value"]), calm_value=float(values["calm_value"]),
-        threshold=float(values.get("threshold", 0.5)), reach=float(values.get("reach", 1.0)),
-        confident=float(values.get("confident", 1.0)),
+        sure=float(values.get("sure", 0.5)), reach=float(values.get("reach", 1.0)),
+        sure_beyond_reach=float(values.get("sure_beyond_reach", 1.0)),
         about=str(values.get("about", "")),
         trained_on=dict(values.get("trained_on") or {}), source=file,
     )

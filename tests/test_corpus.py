@@ -12,8 +12,8 @@ heldout10 were held out until their last report (7d68e32) and are development se
 (docs/labelled-data.md). Since the fourth session the learned mood and type models
 (phrasebooks/mood-model.yaml, type-model.yaml) are trained on the dev sets and heldout9/10
 only, so on those the mood and type numbers are training numbers. The issue's mood target
-on held-out turns (sign >= 0.90) is reached on four of the eighteen sets (0.83-0.91; 0.868
-pooled); the type target (>= 0.85) on seventeen of them (not heldout6, 0.72). A
+on held-out turns (sign >= 0.90) is reached on four of the eighteen sets (0.83-0.91; 0.869
+pooled); the type target (>= 0.85) on seventeen of them (not heldout6, 0.77). A
 drop below these floors means a change made the product worse; on the held-out sets,
 worse on conversations it was not tuned on. The sets left out of the calm test have calm
 chats that get a negative prompt (mostly a plain report that reads as our failure: "the
@@ -43,7 +43,7 @@ FLOORS = {
     "dev8": (1.0, 0, 0.96, 1.0), "dev9": (1.0, 0, 0.96, 1.0), "dev10": (1.0, 0, 0.95, 1.0),
     "dev11": (1.0, 0, 0.93, 1.0), "dev12": (1.0, 0, 0.94, 1.0), "dev13": (1.0, 0, 0.95, 1.0),
     "dev14": (0.85, 0, 0.96, 1.0), "dev15": (0.96, 0, 0.91, 1.0), "dev16": (0.78, 0, 0.95, 1.0),
-    "dev17": (0.93, 4, 0.96, 1.0), "dev18": (0.81, 0, 0.95, 1.0), "dev19": (0.84, 0, 0.97, 1.0),
+    "dev17": (0.93, 4, 0.96, 1.0), "dev18": (0.81, 0, 0.95, 1.0), "dev19": (0.84, 0, 0.96, 1.0),
     "dev20": (0.86, 1, 0.92, 1.0), "dev21": (0.85, 1, 0.94, 1.0), "dev22": (0.81, 3, 0.96, 1.0),
     "dev23": (0.86, 1, 0.97, 1.0), "dev24": (0.74, 1, 0.86, 1.0), "dev25": (0.8, 0, 0.89, 1.0),
     "dev26": (0.82, 4, 0.93, 1.0), "dev27": (0.85, 0, 0.95, 1.0), "dev28": (0.83, 1, 0.92, 1.0),
@@ -56,11 +56,11 @@ FLOORS = {
     "dev47": (0.78, 4, 0.89, 1.0), "dev48": (0.74, 2, 0.93, 1.0), "dev49": (0.8, 1, 0.91, 1.0),
     "dev50": (0.8, 1, 0.9, 1.0), "heldout": (0.76, 1, 0.87, 0.93), "heldout2": (1.0, 0, 0.84, 0.9),
     "heldout3": (0.89, 6, 0.85, 0.93), "heldout4": (0.79, 0, 0.89, 1.0), "heldout5": (0.82, 0, 0.9, 1.0),
-    "heldout6": (0.77, 0, 0.91, 0.72), "heldout7": (0.82, 0, 0.85, 1.0), "heldout8": (0.81, 3, 0.86, 0.94),
+    "heldout6": (0.77, 0, 0.91, 0.77), "heldout7": (0.82, 0, 0.85, 1.0), "heldout8": (0.81, 3, 0.86, 0.94),
     "heldout9": (0.74, 2, 0.88, 1.0), "heldout10": (0.8, 4, 0.9, 1.0), "heldout11": (0.65, 7, 0.84, 0.88),
     "heldout12": (0.65, 3, 0.83, 0.93), "heldout13": (0.77, 3, 0.83, 0.9), "dev51": (0.94, 3, 0.87, 1.0),
     "dev52": (0.77, 2, 0.88, 1.0), "dev53": (0.84, 2, 0.95, 1.0), "heldout14": (0.7, 0, 0.85, 1.0),
-    "heldout15": (0.67, 1, 0.84, 0.94), "heldout16": (0.7, 2, 0.86, 1.0), "dev54": (0.8, 0, 0.89, 1.0),
+    "heldout15": (0.67, 1, 0.84, 0.94), "heldout16": (0.7, 2, 0.87, 1.0), "dev54": (0.8, 0, 0.89, 1.0),
     "dev55": (0.83, 0, 0.9, 1.0), "dev56": (0.82, 1, 0.91, 1.0), "heldout17": (0.72, 0, 0.86, 0.94),
     "heldout18": (0.76, 1, 0.9, 0.88), "dev57": (0.85, 0, 0.9, 1.0), "dev58": (0.84, 1, 0.9, 1.0),
     "dev59": (0.79, 2, 0.89, 1.0), "heldout19": (0.71, 2, 0.89, 1.0), "heldout20": (0.64, 4, 0.9, 0.89),

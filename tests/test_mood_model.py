@@ -109,14 +109,14 @@ def test_a_broken_weights_file_is_an_error_with_file_and_line(book_copy: Path) -
     lines[weights_at + 1] = '    "word:zzlate": lots'
     lines[weights_at + 2] = '    "zzlate": 0.5'
     lines = [("  upset_value: 0.2" if line.startswith("  upset_value:") else
-              "  confident: 0.4" if line.startswith("  confident:") else line) for line in lines]
+              "  sure_beyond_reach: 0.4" if line.startswith("  sure_beyond_reach:") else line) for line in lines]
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(RuleFileError) as caught:
         load_phrasebook(book_copy)
     text = str(caught.value)
     assert f"{path}:{weights_at + 2}:" in text and "the weight of 'word:zzlate' must be a number" in text
     assert f"{path}:{weights_at + 3}:" in text and "'zzlate' is not a feature name" in text
-    assert "upset_value must read as upset" in text and "confident must lie above 0.5" in text
+    assert "upset_value must read as upset" in text and "sure_beyond_reach must lie between 0.5 and 1" in text
 
 
 def test_training_is_repeatable_and_learns_from_the_labels() -> None:
