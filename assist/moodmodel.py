@@ -124,11 +124,15 @@ class MoodModel:
             weights.get(f, 0.0) for f in features)
         return sigmoid(z)
 
+    def bar(self, score: float) -> float:
+        """How sure the model must be to change the cue layer's call on `score` (1: it stands)."""
+        return self.sure if abs(score) <= self.reach else self.sure_beyond_reach
+
     def upset_call(self, score: float, base: float, features: Iterable[str]) -> tuple[bool, float | None]:
         """Upset or not, and the model's P(upset) (None when a strong reading stands unasked).
         The cue layer's call stands unless the model is sure enough of the other one."""
         read_upset = score <= UPSET_BELOW
-        bar = self.sure if abs(score) <= self.reach else self.sure_beyond_reach
+        bar = self.bar(score)
         if bar >= 1.0:
             return read_upset, None
         p = self.probability(score, base, features)
@@ -139,7 +143,7 @@ class MoodModel:
     def correct(self, score: Score, text: str, cues: Iterable[str], agent_cues: Iterable[str],
                 context: Iterable[str] = ()) -> Score:
         """The score with the mood call corrected, when the model disagrees with it."""
-        if abs(score.value) > self.reach and self.sure_beyond_reach >= 1.0:  # it stands: no features to build
+        if self.bar(score.value) >= 1.0:  # the reading stands (checked first: no features to build)
             return score
         features = turn_features(text, cues, agent_cues, context)
         upset, p = self.upset_call(score.value, score.base, features)
