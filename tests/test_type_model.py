@@ -50,10 +50,19 @@ def test_a_meek_customer_the_profiler_leaves_untyped_is_named_with_the_turns_beh
 
 
 def test_a_calm_chat_stays_untyped() -> None:
+    # A VIP-tier customer is the exception: the authors disagree on whether a calm VIP-tier
+    # customer is the "vip" type (45 calm chats in the corpus say yes, dev51-003 says no), so
+    # the first turn may be named vip from the profile alone; the chat must still end as labelled.
     for chat in sorted((SETS / "dev51").glob("*.jsonl")):
         item = load_labelled([chat])[0]
-        if item.expect.get("calm"):
-            assert all(t is None for t in customer_types(chat)), chat.name
+        if not item.expect.get("calm"):
+            continue
+        types = customer_types(chat)
+        if item.events[0]["customer"].get("tier") == "vip":
+            assert {t["label"] for t in types if t is not None} <= {"vip"}, chat.name
+            assert (types[-1] and types[-1]["label"]) == item.expect.get("type"), chat.name
+        else:
+            assert all(t is None for t in types), chat.name
 
 
 def test_the_type_does_not_flap_over_the_labelled_chats() -> None:
