@@ -57,7 +57,7 @@ def events(draw: Any, conversations: tuple[str, ...] = ("c1", "c2")) -> dict[str
     return event
 
 
-@settings(max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(events(), json_values))
 def test_the_parser_accepts_or_explains(obj: Any) -> None:
     try:
@@ -66,7 +66,7 @@ def test_the_parser_accepts_or_explains(obj: Any) -> None:
         assert str(exc).strip() and len(str(exc)) < 1000
 
 
-@settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(events(), min_size=1, max_size=14), st.floats(0, 10**6))
 def test_the_engine_never_crashes(batch: list[dict[str, Any]], later: float) -> None:
     engine = Engine(BOOK)
@@ -129,7 +129,7 @@ def test_the_phrasebook_loader_accepts_or_names_file_and_line(tmp_path_factory: 
             assert issue.message.strip()
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=json_values, path=st.sampled_from(["a.b", "ticket.ref", "0", "x.0.y"]))
 def test_mappings_map_or_skip(payload: Any, path: str, tmp_path_factory: Any) -> None:
     target = Path(tmp_path_factory.mktemp("map")) / "m.yaml"
