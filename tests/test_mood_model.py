@@ -78,7 +78,8 @@ def test_a_sure_model_overrules_a_strong_reading_and_says_so() -> None:
     step = model_step(polite)
     assert polite["mood"] == "neutral" and step is not None and step["before"] < -0.3
     assert step["effect"].endswith("sure enough to overrule a strong reading")
-    angry = customer_turn("WEATHER?? its sunny here and every other airline is flying. dont give me policy",
+    said = "WEATHER?? its sunny here and every other airline is flying. dont give me policy"
+    angry = customer_turn(said,
                           opening=("my flight was cancelled and nobody tells me anything!!",
                                    "Unfortunately our policy does not cover weather cancellations."))
     step = model_step(angry)
@@ -86,10 +87,9 @@ def test_a_sure_model_overrules_a_strong_reading_and_says_so() -> None:
     # the evidence names what weighed most, all of it from this turn and its context (which comes
     # first depends on the trained weights): the agent's excuse, the turn's cues and words, the upset before
     named = [f.strip() for f in step["quote"].split(",")]
-    text = "weather?? its sunny here and every other airline is flying. dont give me policy"
     allowed = {"agent policy-excuse", "upset earlier in the chat", "upset a turn ago"}
     allowed |= {f"cue {c}" for c in angry["cues"]}
-    assert named and all(f in allowed or (f.startswith("'") and f.strip("'") in text) for f in named), named
+    assert named and all(f in allowed or (f.startswith("'") and f.strip("'") in said.lower()) for f in named), named
     assert "upset earlier in the chat" in named or "upset a turn ago" in named or "agent policy-excuse" in named
 
 
