@@ -16,7 +16,10 @@ the score above the upset bound, the score is lowered to `upset_value`; when it 
 The model overrules the cue layer's call only when it is sure: at least `sure` (P(upset)
 at least that, or at most 1 - that) for a score within `reach` of zero, and at least
 `sure_beyond_reach` for a stronger reading (a plain wider reach reads chats a little
-better but ordinary text worse, VADER's ground truth).
+better but ordinary text worse, VADER's ground truth). A customer's later turns are read
+in the context of the chat so far, which the cue layer does not see: there a stronger
+reading gives way when the model is at least `sure_beyond_reach_later` (by default the
+same bar). One-message texts, VADER's ground truth among them, are all first turns.
 Either correction is an `Adjustment` quoting the words that weighed most in it, so the
 panel and `assist replay` show why. The weights are data (phrasebooks/mood-model.yaml);
 without that file there is no model and the cue layer's score stands.
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ _TOKEN = re.compile(r"[a-z0-9']+")
 CUE, AGENT, WORD, PAIR, CONTEXT = "cue:", "agent:", "word:", "pair:", "ctx:"
 FEATURE_KINDS = (CUE, AGENT, WORD, PAIR, CONTEXT)
 EVIDENCE_FEATURES = 3
+FIRST = "first"  # the context of a customer's first turn
 
 TOP_FIELDS = {"mood_model": Field("mapping", required=True)}
 MODEL_FIELDS = {
@@ -48,6 +52,7 @@ MODEL_FIELDS = {
     "sure": Field("number", default=0.5),
     "reach": Field("number", minimum=0, default=1.0),
     "sure_beyond_reach": Field("number", default=1.0),
+    "sure_beyond_reach_later": Field("number"),
     "upset_value": Field("number", required=True),
     "calm_value": Field("number", required=True),
     "bias": Field("number", required=True),
@@ -93,7 +98,7 @@ class Earlier:
     def context(self) -> tuple[str, ...]:
         """The context features of the customer's next turn."""
         if not self.turns:
-            return ("first",)
+            return (FIRST,)
         return ("after-upset",) * self.last_upset + ("upset-before",) * self.ever_upset
 
     def add(self, cue_layer_value: float) -> None:
@@ -114,6 +119,7 @@ class MoodModel:
     sure: float = 0.5  # within reach, overrule the cue layer's call only when at least this sure
     reach: float = 1.0
     sure_beyond_reach: float = 1.0  # the same for a stronger reading (1: it always stands)
+    sure_beyond_reach_later: float | None = None  # the same after the customer's first turn (None: as above)
     about: str = ""
     trained_on: dict[str, Any] = field(default_factory=dict)
     source: str = ""
@@ -124,15 +130,20 @@ class MoodModel:
             weights.get(f, 0.0) for f in features)
         return sigmoid(z)
 
-    def bar(self, score: float) -> float:
-        """How sure the model must be to change the cue layer's call on `score` (1: it stands)."""
-        return self.sure if abs(score) <= self.reach else self.sure_beyond_reach
+    def bar(self, score: float, first: bool = True) -> float:
+        """How sure the model must be to change the cue layer's call on `score` (1: it stands),
+        in the customer's first turn or (`first` false) a later one."""
+        if abs(score) <= self.reach:
+            return self.sure
+        if first or self.sure_beyond_reach_later is None:
+            return self.sure_beyond_reach
+        return self.sure_beyond_reach_later
 
-    def upset_call(self, score: float, base: float, features: Iterable[str]) -> tuple[bool, float | None]:
+    def upset_call(self, score: float, base: float, features: Collection[str]) -> tuple[bool, float | None]:
         """Upset or not, and the model's P(upset) (None when a strong reading stands unasked).
         The cue layer's call stands unless the model is sure enough of the other one."""
         read_upset = score <= UPSET_BELOW
-        bar = self.bar(score)
+        bar = self.bar(score, first=CONTEXT + FIRST in features)
         if bar >= 1.0:
             return read_upset, None
         p = self.probability(score, base, features)
@@ -143,7 +154,9 @@ class MoodModel:
     def correct(self, score: Score, text: str, cues: Iterable[str], agent_cues: Iterable[str],
                 context: Iterable[str] = ()) -> Score:
         """The score with the mood call corrected, when the model disagrees with it."""
-        if self.bar(score.value) >= 1.0:  # the reading stands (checked first: no features to build)
+        context = tuple(context)
+        first = FIRST in context
+        if self.bar(score.value, first) >= 1.0:  # the reading stands (checked first: no features to build)
             return score
         features = turn_features(text, cues, agent_cues, context)
         upset, p = self.upset_call(score.value, score.base, features)
@@ -156,7 +169,8 @@ class MoodModel:
         quote = ", ".join(_readable(f) for f in pushing) or "no single word: the score and the rest"
         effect = (f"mood model: upset (p {p:.2f})" if sign > 0 else f"mood model: not upset (p upset {p:.2f})")
         if abs(score.value) > self.reach:
-            effect += ", sure enough to overrule a strong reading"
+            effect += (", sure enough to overrule a strong reading" if first or self.sure_beyond_reach_later is None
+                       else ", overruling a strong reading in the light of the chat so far")
         adjustment = Adjustment("mood-model", quote, effect, score.value, new)
         return Score(new, score.base, (*score.adjustments, adjustment))
 
@@ -195,7 +209,7 @@ def load_mood_model(path: Path | str, text: str | None = None, *, fast: bool = F
                                 f"mood_model weights: the weight of {name!r} must be a number"))
         else:
             weights[name] = float(weight)
-    for key in ("sure", "sure_beyond_reach"):
+    for key in ("sure", "sure_beyond_reach", "sure_beyond_reach_later"):
         if key in values and not 0.5 <= float(values[key]) <= 1:
             issues.append(Issue(value_where(file, data["mood_model"], key),
                                 f"mood_model {key} must lie between 0.5 and 1 (1: the cue layer's call always stands)"))
@@ -214,6 +228,8 @@ def load_mood_model(path: Path | str, text: str | None = None, *, fast: bool = F
         upset_value=float(values["upset_value"]), calm_value=float(values["calm_value"]),
         sure=float(values.get("sure", 0.5)), reach=float(values.get("reach", 1.0)),
         sure_beyond_reach=float(values.get("sure_beyond_reach", 1.0)),
+        sure_beyond_reach_later=(float(values["sure_beyond_reach_later"])
+                                 if values.get("sure_beyond_reach_later") is not None else None),
         about=str(values.get("about", "")),
         trained_on=dict(values.get("trained_on") or {}), source=file,
     )

@@ -84,6 +84,7 @@ def test_a_sure_model_overrules_a_strong_reading_and_says_so() -> None:
                                    "Unfortunately our policy does not cover weather cancellations."))
     step = model_step(angry)
     assert angry["mood"] == "upset" and step is not None and step["before"] > 0.3
+    assert step["effect"].endswith("overruling a strong reading in the light of the chat so far")
     # the evidence names what weighed most, all of it from this turn and its context (which comes
     # first depends on the trained weights): the agent's excuse, the turn's cues and words, the upset before
     named = [f.strip() for f in step["quote"].split(",")]
@@ -91,6 +92,22 @@ def test_a_sure_model_overrules_a_strong_reading_and_says_so() -> None:
     allowed |= {f"cue {c}" for c in angry["cues"]}
     assert named and all(f in allowed or (f.startswith("'") and f.strip("'") in said.lower()) for f in named), named
     assert "upset earlier in the chat" in named or "upset a turn ago" in named or "agent policy-excuse" in named
+
+
+def test_after_the_first_turn_a_strong_reading_gives_way_to_the_chat_so_far() -> None:
+    # VADER reads "very" and "company" as praise; in the first turn that reading stands (one-message
+    # texts, VADER's own ground truth among them, are first turns), after an excuse to an upset customer
+    # the model's call wins without having to be 0.8 sure
+    said = "nothing. is very bad company"
+    first = customer_turn(said)
+    later = customer_turn(said, opening=("my order is 10 days late and nobody answers my emails!!",
+                                         "Our courier partner is responsible for deliveries."))
+    assert first["mood"] == "positive" and model_step(first) is None
+    step = model_step(later)
+    assert later["mood"] == "upset" and step is not None and step["before"] == round(first["sentiment"], 3) > 0.3
+    p = float(step["effect"].split("(p ")[1].split(")")[0])
+    assert 0.5 <= p < BOOK.mood_model.sure_beyond_reach  # below the first turn's bar: the later one let it through
+    assert step["effect"].endswith("in the light of the chat so far")
 
 
 def test_agent_turns_are_never_corrected() -> None:
@@ -116,7 +133,9 @@ def test_a_broken_weights_file_is_an_error_with_file_and_line(book_copy: Path) -
     lines[weights_at + 1] = '    "word:zzlate": lots'
     lines[weights_at + 2] = '    "zzlate": 0.5'
     lines = [("  upset_value: 0.2" if line.startswith("  upset_value:") else
-              "  sure_beyond_reach: 0.4" if line.startswith("  sure_beyond_reach:") else line) for line in lines]
+              "  sure_beyond_reach: 0.4" if line.startswith("  sure_beyond_reach:") else
+              "  sure_beyond_reach_later: 1.5" if line.startswith("  sure_beyond_reach_later:") else line)
+             for line in lines]
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(RuleFileError) as caught:
         load_phrasebook(book_copy)
@@ -124,6 +143,7 @@ def test_a_broken_weights_file_is_an_error_with_file_and_line(book_copy: Path) -
     assert f"{path}:{weights_at + 2}:" in text and "the weight of 'word:zzlate' must be a number" in text
     assert f"{path}:{weights_at + 3}:" in text and "'zzlate' is not a feature name" in text
     assert "upset_value must read as upset" in text and "sure_beyond_reach must lie between 0.5 and 1" in text
+    assert "sure_beyond_reach_later must lie between 0.5 and 1" in text
 
 
 def test_training_is_repeatable_and_learns_from_the_labels() -> None:
