@@ -1,4 +1,4 @@
-"""`when:` conditions: jinja2 expressions, checked at load time and compiled to closures.
+"""`when:` conditions: jinja2 expressions, checked at load time and compiled to Python functions.
 
 Supervisors write conditions in jinja2's expression syntax, e.g.
 
@@ -7,8 +7,10 @@ Supervisors write conditions in jinja2's expression syntax, e.g.
 jinja2 parses them (so the syntax and its error messages are jinja2's own); this module
 walks the parsed tree once, rejects anything outside a small safe subset (unknown
 names, unknown attributes, unknown cue or prompt ids, calls other than a few pure
-helpers) with "did you mean", and turns the tree into a Python closure. Evaluating a
-closure is a few function calls: no template rendering on the per-turn path.
+helpers) with "did you mean", and writes the tree out as one Python function, compiled
+once: names and attributes checked against the schema, every value the supervisor wrote
+held in a constant slot, helpers the only thing it can call. Evaluating a condition is
+one call, with no template rendering and no tree walk on the per-turn path.
 Comparisons with a missing value (`timers.hold >= 60` while no hold runs) are false
 instead of raising.
 
@@ -31,7 +33,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from .errors import ConditionError
 from .yamlsrc import suggest
 
-Closure = Callable[[Mapping[str, Any]], Any]
+Compiled = Callable[[Mapping[str, Any]], Any]
 
 # What a condition may look at. A value is either the set of attributes of an object,
 # or one of the markers for collections keyed by cue id / prompt id, or None (a scalar).
@@ -83,7 +85,7 @@ class References:
 @dataclass
 class Condition:
     source: str
-    run: Closure
+    run: Compiled
     references: References
 
     def __call__(self, context: Mapping[str, Any]) -> bool:
@@ -124,6 +126,7 @@ class _Compiler:
         self.cue_ids = cue_ids
         self.prompt_ids = prompt_ids
         self.refs = References()
+        self.constants: dict[str, Any] = {}  # the constant slots of the compiled source
 
     def fail(self, node: nodes.Node, message: str, token: str | None = None) -> ConditionError:
         return ConditionError(message, line=getattr(node, "lineno", 1) or 1, token=token)
@@ -162,21 +165,24 @@ class _Compiler:
             self.refs.facts.add(f"fired.{key}")
 
     # -- compile -----------------------------------------------------------------
-    def compile(self, node: nodes.Node) -> Closure:
+    def compile(self, node: nodes.Node) -> str:
+        """The Python expression for `node`, over `ctx` and the helpers in `_HELPERS`.
+
+        Only checked names and attributes of the schema are written into the source;
+        every value the supervisor wrote (numbers, quoted texts, cue ids) is a constant
+        slot (`_k0`, `_k1`, ...), so no text of theirs is ever read as code."""
         if isinstance(node, nodes.Const):
-            value = node.value
-            return lambda ctx: value
+            return self.constant(node.value)
         if isinstance(node, nodes.Name):
             if node.name in ("true", "false", "none", "True", "False", "None"):
-                value = {"true": True, "false": False, "none": None}[node.name.lower()]
-                return lambda ctx: value
+                return {"true": "True", "false": "False", "none": "None"}[node.name.lower()]
             if node.name not in SCHEMA:
                 raise self.fail(node, f"unknown name {node.name!r}{suggest(node.name, list(SCHEMA))}; "
                                       f"known names: {', '.join(sorted(SCHEMA))}", token=node.name)
             name = node.name
             if SCHEMA[name] is None:
                 self.refs.facts.add(name)
-            return lambda ctx: ctx[name]
+            return f"ctx[{name!r}]"
         if isinstance(node, nodes.Getattr):
             inner = self.compile(node.node)
             parent = self.shape(node.node)
@@ -190,7 +196,7 @@ class _Compiler:
             attr = node.attr
             if parent[attr] is None:
                 self.refs.facts.add(self.dotted(node) or attr)
-            return lambda ctx: getattr(inner(ctx), attr, None)
+            return f"_getattr({inner}, {attr!r}, None)"
         if isinstance(node, nodes.Getitem):
             kind = self.shape(node.node)
             if kind not in (CUE_COUNTS, PROMPT_COUNTS):
@@ -199,70 +205,49 @@ class _Compiler:
             if not isinstance(node.arg, nodes.Const):
                 raise self.fail(node, "the key in [...] must be a quoted cue or prompt id")
             self.check_key(node, node.arg.value, kind, node.node)
-            inner = self.compile(node.node)
-            key = node.arg.value
-            return lambda ctx: inner(ctx).get(key, 0)
+            return f"{self.compile(node.node)}.get({self.constant(node.arg.value)}, 0)"
         if isinstance(node, nodes.Compare):
             return self.compare(node)
         if isinstance(node, nodes.And):
-            a, b = self.compile(node.left), self.compile(node.right)
-            return lambda ctx: a(ctx) and b(ctx)
+            return f"({self.compile(node.left)} and {self.compile(node.right)})"
         if isinstance(node, nodes.Or):
-            a, b = self.compile(node.left), self.compile(node.right)
-            return lambda ctx: a(ctx) or b(ctx)
+            return f"({self.compile(node.left)} or {self.compile(node.right)})"
         if isinstance(node, nodes.Not):
-            a = self.compile(node.node)
-            return lambda ctx: not a(ctx)
+            return f"(not {self.compile(node.node)})"
         if isinstance(node, nodes.Neg):
-            a = self.compile(node.node)
-            return lambda ctx: -a(ctx)
+            return f"(-{self.compile(node.node)})"
         if isinstance(node, nodes.Pos):
             return self.compile(node.node)
         if type(node) in _ARITH:
             op = _ARITH[type(node)]  # type: ignore[index]
-            a, b = self.compile(node.left), self.compile(node.right)  # type: ignore[attr-defined]
-
-            def arith(ctx: Mapping[str, Any]) -> Any:
-                x, y = a(ctx), b(ctx)
-                if x is None or y is None:
-                    return None
-                try:
-                    return op(x, y)
-                except (TypeError, ZeroDivisionError):
-                    return None
-            return arith
+            return f"_arith_{op.__name__}({self.compile(node.left)}, {self.compile(node.right)})"  # type: ignore[attr-defined]
         if isinstance(node, nodes.Tuple | nodes.List):
-            items = [self.compile(i) for i in node.items]
-            return lambda ctx: tuple(i(ctx) for i in items)
+            return "(" + "".join(f"{self.compile(i)}, " for i in node.items) + ")"
         if isinstance(node, nodes.CondExpr):
             test, then = self.compile(node.test), self.compile(node.expr1)
-            other = self.compile(node.expr2) if node.expr2 is not None else (lambda ctx: None)
-            return lambda ctx: then(ctx) if test(ctx) else other(ctx)
+            other = self.compile(node.expr2) if node.expr2 is not None else "None"
+            return f"({then} if {test} else {other})"
         if isinstance(node, nodes.Test):
             if node.name not in ("none", "defined") or node.args:
                 raise self.fail(node, f"only 'is none' and 'is not none' are supported, not 'is {node.name}'")
-            a = self.compile(node.node)
-            if node.name == "defined":
-                return lambda ctx: a(ctx) is not None
-            return lambda ctx: a(ctx) is None
+            return f"({self.compile(node.node)} is {'not ' if node.name == 'defined' else ''}None)"
         if isinstance(node, nodes.Call):
             if not isinstance(node.node, nodes.Name) or node.node.name not in FUNCTIONS:
                 raise self.fail(node, f"only these functions may be called: {', '.join(FUNCTIONS)}")
             if node.kwargs or node.dyn_args or node.dyn_kwargs:
                 raise self.fail(node, "functions take plain arguments only")
-            fn = FUNCTIONS[node.node.name]
-            args = [self.compile(a) for a in node.args]
-
-            def call(ctx: Mapping[str, Any]) -> Any:
-                values = [a(ctx) for a in args]
-                if any(v is None for v in values):
-                    return None
-                return fn(*values)
-            return call
+            args = "".join(f", {self.compile(a)}" for a in node.args)
+            return f"_call(_fn_{node.node.name}{args})"
         raise self.fail(node, f"{type(node).__name__.lower()} expressions are not allowed in conditions; "
                               "use names, comparisons, and/or/not, in, numbers and quoted texts")
 
-    def compare(self, node: nodes.Compare) -> Closure:
+    def constant(self, value: Any) -> str:
+        """A slot in the compiled condition's namespace holding `value`."""
+        name = f"_k{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def compare(self, node: nodes.Compare) -> str:
         left_node = node.expr
         steps = []
         for operand in node.ops:
@@ -278,22 +263,49 @@ class _Compiler:
                     raise self.fail(node, f"unknown customer type {right_node.value!r}"
                                           f"{suggest(str(right_node.value), TYPE_LABELS)}; "
                                           f"types: {', '.join(TYPE_LABELS)}")
-            steps.append((_COMPARE[operand.op], self.compile(right_node)))
+            steps.append((operand.op, self.compile(right_node)))
             left_node = right_node
         first = self.compile(node.expr)
         if len(steps) == 1:
             op, right = steps[0]
-            return lambda ctx: op(first(ctx), right(ctx))
+            return f"_cmp_{op}({first}, {right})"
+        # a chain (0 < x <= 5): each operand evaluated once, left to right, stopping at the first false step
+        return f"_chain({first}, (" + "".join(f"(_cmp_{op}, lambda: {right}), " for op, right in steps) + "))"
 
-        def chain(ctx: Mapping[str, Any]) -> bool:
-            left = first(ctx)
-            for op, right in steps:
-                value = right(ctx)
-                if not op(left, value):
-                    return False
-                left = value
-            return True
-        return chain
+
+def _chain(left: Any, steps: tuple[tuple[Callable[[Any, Any], bool], Callable[[], Any]], ...]) -> bool:
+    for op, right in steps:
+        value = right()
+        if not op(left, value):
+            return False
+        left = value
+    return True
+
+
+def _arith(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def arith(x: Any, y: Any) -> Any:
+        if x is None or y is None:
+            return None
+        try:
+            return op(x, y)
+        except (TypeError, ZeroDivisionError):
+            return None
+    return arith
+
+
+def _call(fn: Callable[..., Any], *values: Any) -> Any:
+    if any(v is None for v in values):
+        return None
+    return fn(*values)
+
+
+# what compiled conditions may call: nothing else is in their namespace (no builtins either)
+_HELPERS: dict[str, Any] = {
+    "_getattr": getattr, "_chain": _chain, "_call": _call,
+    **{f"_cmp_{k}": v for k, v in _COMPARE.items()},
+    **{f"_arith_{op.__name__}": _arith(op) for op in _ARITH.values()},
+    **{f"_fn_{k}": v for k, v in FUNCTIONS.items()},
+}
 
 
 def compile_condition(source: str, *, cue_ids: set[str], prompt_ids: set[str]) -> Condition:
@@ -311,4 +323,7 @@ def compile_condition(source: str, *, cue_ids: set[str], prompt_ids: set[str]) -
     except TemplateSyntaxError as exc:
         raise ConditionError(f"syntax error: {exc.message}", line=exc.lineno or 1) from exc
     compiler = _Compiler(cue_ids, prompt_ids)
-    return Condition(source, compiler.compile(tree), compiler.refs)
+    expression = compiler.compile(tree)
+    namespace = {"__builtins__": {}, **_HELPERS, **compiler.constants}
+    exec(compile(f"def condition(ctx):\n    return {expression}\n", "<condition>", "exec"), namespace)  # noqa: S102
+    return Condition(source, namespace["condition"], compiler.refs)
