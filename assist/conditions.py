@@ -92,15 +92,21 @@ class Condition:
         return bool(self.run(context))
 
 
-def _safe_order(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
-    def compare(a: Any, b: Any) -> bool:
+def _none_safe(op: Callable[[Any, Any], Any], missing: Any,
+               errors: tuple[type[Exception], ...]) -> Callable[[Any, Any], Any]:
+    """`op`, giving `missing` when either side is missing (None) or the values do not fit."""
+    def run(a: Any, b: Any) -> Any:
         if a is None or b is None:
-            return False
+            return missing
         try:
             return op(a, b)
-        except TypeError:
-            return False
-    return compare
+        except errors:
+            return missing
+    return run
+
+
+def _safe_order(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    return _none_safe(op, False, (TypeError,))
 
 
 def _contains(a: Any, b: Any) -> bool:
@@ -283,14 +289,7 @@ def _chain(left: Any, steps: tuple[tuple[Callable[[Any, Any], bool], Callable[[]
 
 
 def _arith(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    def arith(x: Any, y: Any) -> Any:
-        if x is None or y is None:
-            return None
-        try:
-            return op(x, y)
-        except (TypeError, ZeroDivisionError):
-            return None
-    return arith
+    return _none_safe(op, None, (TypeError, ZeroDivisionError))
 
 
 def _call(fn: Callable[..., Any], *values: Any) -> Any:
