@@ -105,10 +105,6 @@ def _none_safe(op: Callable[[Any, Any], Any], missing: Any,
     return run
 
 
-def _safe_order(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
-    return _none_safe(op, False, (TypeError,))
-
-
 def _contains(a: Any, b: Any) -> bool:
     if b is None:
         return False
@@ -122,7 +118,7 @@ def _contains(a: Any, b: Any) -> bool:
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq, "ne": operator.ne,
-    **{k: _safe_order(v) for k, v in _ORDER_OPS.items()},
+    **{k: _none_safe(v, False, (TypeError,)) for k, v in _ORDER_OPS.items()},  # missing: false
     "in": _contains, "notin": lambda a, b: not _contains(a, b),
 }
 
@@ -288,10 +284,6 @@ def _chain(left: Any, steps: tuple[tuple[Callable[[Any, Any], bool], Callable[[]
     return True
 
 
-def _arith(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    return _none_safe(op, None, (TypeError, ZeroDivisionError))
-
-
 def _call(fn: Callable[..., Any], *values: Any) -> Any:
     if any(v is None for v in values):
         return None
@@ -302,7 +294,8 @@ def _call(fn: Callable[..., Any], *values: Any) -> Any:
 _HELPERS: dict[str, Any] = {
     "_getattr": getattr, "_chain": _chain, "_call": _call,
     **{f"_cmp_{k}": v for k, v in _COMPARE.items()},
-    **{f"_arith_{op.__name__}": _arith(op) for op in _ARITH.values()},
+    **{f"_arith_{op.__name__}": _none_safe(op, None, (TypeError, ZeroDivisionError))  # missing: missing
+       for op in _ARITH.values()},
     **{f"_fn_{k}": v for k, v in FUNCTIONS.items()},
 }
 
