@@ -14,6 +14,11 @@ one call, with no template rendering and no tree walk on the per-turn path.
 Comparisons with a missing value (`timers.hold >= 60` while no hold runs) are false
 instead of raising.
 
+A cue group (`cue_groups:` in a phrasebook file) stands for its cues wherever a cue id
+may: `'deflecting' in cues` holds when any of them is in the message, `customer_said['threats']`
+counts them all. The compiler writes the group out, so a group costs what the list
+written by hand would.
+
 `references` of a compiled condition lists the cues and facts it looks at; the engine
 uses it to attach evidence to each prompt.
 """
@@ -116,17 +121,27 @@ def _contains(a: Any, b: Any) -> bool:
         return False
 
 
+def _any_in(group: tuple[str, ...], b: Any) -> bool:
+    return any(_contains(cue, b) for cue in group)
+
+
+def _count_all(group: tuple[str, ...], counts: Mapping[str, int]) -> int:
+    return sum(counts.get(cue, 0) for cue in group)
+
+
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq, "ne": operator.ne,
     **{k: _none_safe(v, False, (TypeError,)) for k, v in _ORDER_OPS.items()},  # missing: false
     "in": _contains, "notin": lambda a, b: not _contains(a, b),
+    "anyin": _any_in, "noneof": lambda a, b: not _any_in(a, b),  # a cue group: any of its cues
 }
 
 
 class _Compiler:
-    def __init__(self, cue_ids: set[str], prompt_ids: set[str]) -> None:
+    def __init__(self, cue_ids: set[str], prompt_ids: set[str], groups: Mapping[str, tuple[str, ...]]) -> None:
         self.cue_ids = cue_ids
         self.prompt_ids = prompt_ids
+        self.groups = groups
         self.refs = References()
         self.constants: dict[str, Any] = {}  # the constant slots of the compiled source
 
@@ -151,20 +166,26 @@ class _Compiler:
             return f"{base}.{node.attr}" if base else None
         return None
 
-    def check_key(self, node: nodes.Node, key: Any, kind: str, holder: nodes.Node) -> None:
-        ids = self.prompt_ids if kind == PROMPT_COUNTS else self.cue_ids
-        what = "prompt id" if kind == PROMPT_COUNTS else "cue"
+    def check_key(self, node: nodes.Node, key: Any, kind: str, holder: nodes.Node) -> tuple[str, ...] | None:
+        """Check a cue or prompt id and note it as a reference; a cue group's cues, or None."""
+        by_cue = kind != PROMPT_COUNTS
+        ids = self.cue_ids if by_cue else self.prompt_ids
+        what = "cue or cue group" if by_cue and self.groups else "cue" if by_cue else "prompt id"
         if not isinstance(key, str):
             raise self.fail(node, f"{self.dotted(holder)} is keyed by {what} (a quoted text), got {key!r}")
-        if ids and key not in ids:
-            raise self.fail(node, f"unknown {what} {key!r}{suggest(key, ids)}", token=f"'{key}'")
+        group = self.groups.get(key) if by_cue else None
+        if ids and key not in ids and group is None:
+            known = [*ids, *self.groups] if by_cue else ids
+            raise self.fail(node, f"unknown {what} {key!r}{suggest(key, known)}", token=f"'{key}'")
         name = self.dotted(holder) or ""
-        if kind == CUE_SET and name == "cues":
-            self.refs.cues.add(key)
-        elif kind in (CUE_SET, CUE_COUNTS):
-            self.refs.said.add((name, key))
-        else:
-            self.refs.facts.add(f"fired.{key}")
+        for cue in group or (key,):
+            if kind == CUE_SET and name == "cues":
+                self.refs.cues.add(cue)
+            elif by_cue:
+                self.refs.said.add((name, cue))
+            else:
+                self.refs.facts.add(f"fired.{cue}")
+        return group
 
     # -- compile -----------------------------------------------------------------
     def compile(self, node: nodes.Node) -> str:
@@ -206,7 +227,9 @@ class _Compiler:
                                       f"customer_said_since and fired, not on {self.dotted(node.node)}")
             if not isinstance(node.arg, nodes.Const):
                 raise self.fail(node, "the key in [...] must be a quoted cue or prompt id")
-            self.check_key(node, node.arg.value, kind, node.node)
+            group = self.check_key(node, node.arg.value, kind, node.node)
+            if group is not None:  # a group counts all its cues
+                return f"_count_all({self.constant(group)}, {self.compile(node.node)})"
             return f"{self.compile(node.node)}.get({self.constant(node.arg.value)}, 0)"
         if isinstance(node, nodes.Compare):
             return self.compare(node)
@@ -251,23 +274,29 @@ class _Compiler:
 
     def compare(self, node: nodes.Compare) -> str:
         left_node = node.expr
+        first = None
         steps = []
         for operand in node.ops:
             right_node = operand.expr
             kind = self.shape(right_node)
-            if operand.op in ("in", "notin") and kind in (CUE_SET, CUE_COUNTS, PROMPT_COUNTS):
+            op = operand.op
+            if op in ("in", "notin") and kind in (CUE_SET, CUE_COUNTS, PROMPT_COUNTS):
                 if not isinstance(left_node, nodes.Const):
                     raise self.fail(node, f"the left side of 'in {self.dotted(right_node)}' must be a quoted id")
-                self.check_key(node, left_node.value, kind, right_node)
+                group = self.check_key(node, left_node.value, kind, right_node)
+                if group is not None:  # 'group' in cues: any of its cues
+                    if left_node is node.expr:
+                        first = self.constant(group)
+                    op = "anyin" if op == "in" else "noneof"
             if operand.op in ("eq", "ne") and isinstance(left_node, nodes.Name) and \
                     left_node.name == "customer_type" and isinstance(right_node, nodes.Const):
                 if right_node.value is not None and right_node.value not in TYPE_LABELS:
                     raise self.fail(node, f"unknown customer type {right_node.value!r}"
                                           f"{suggest(str(right_node.value), TYPE_LABELS)}; "
                                           f"types: {', '.join(TYPE_LABELS)}")
-            steps.append((operand.op, self.compile(right_node)))
+            steps.append((op, self.compile(right_node)))
             left_node = right_node
-        first = self.compile(node.expr)
+        first = first or self.compile(node.expr)
         if len(steps) == 1:
             op, right = steps[0]
             return f"_cmp_{op}({first}, {right})"
@@ -292,7 +321,7 @@ def _call(fn: Callable[..., Any], *values: Any) -> Any:
 
 # what compiled conditions may call: nothing else is in their namespace (no builtins either)
 _HELPERS: dict[str, Any] = {
-    "_getattr": getattr, "_chain": _chain, "_call": _call,
+    "_getattr": getattr, "_chain": _chain, "_call": _call, "_count_all": _count_all,
     **{f"_cmp_{k}": v for k, v in _COMPARE.items()},
     **{f"_arith_{op.__name__}": _none_safe(op, None, (TypeError, ZeroDivisionError))  # missing: missing
        for op in _ARITH.values()},
@@ -300,8 +329,10 @@ _HELPERS: dict[str, Any] = {
 }
 
 
-def compile_condition(source: str, *, cue_ids: set[str], prompt_ids: set[str]) -> Condition:
-    """Parse and compile one `when:` expression; ConditionError says what is wrong."""
+def compile_condition(source: str, *, cue_ids: set[str], prompt_ids: set[str],
+                      cue_groups: Mapping[str, tuple[str, ...]] | None = None) -> Condition:
+    """Parse and compile one `when:` expression; ConditionError says what is wrong.
+    `cue_groups` maps a group name to its cues (checked already, by the phrasebook loader)."""
     if not source.strip():
         raise ConditionError("the condition is empty; write an expression such as "
                              "\"'policy-excuse' in cues\"")
@@ -314,7 +345,7 @@ def compile_condition(source: str, *, cue_ids: set[str], prompt_ids: set[str]) -
                                  line=token.lineno)
     except TemplateSyntaxError as exc:
         raise ConditionError(f"syntax error: {exc.message}", line=exc.lineno or 1) from exc
-    compiler = _Compiler(cue_ids, prompt_ids)
+    compiler = _Compiler(cue_ids, prompt_ids, cue_groups or {})
     expression = compiler.compile(tree)
     namespace = {"__builtins__": {}, **_HELPERS, **compiler.constants}
     exec(compile(f"def condition(ctx):\n    return {expression}\n", "<condition>", "exec"), namespace)  # noqa: S102

@@ -76,7 +76,7 @@ SETTINGS_FIELDS = {"budget": Field("mapping", default={}),
                    "implicit_hold_cues": Field("strings", default=[]),
                    "end_horizon": Field("number", minimum=0, default=600)}
 FILE_FIELDS = {"phrasebook": Field("str"), "settings": Field("mapping"), "entries": Field("list"),
-               "cues": Field("mapping")}
+               "cues": Field("mapping"), "cue_groups": Field("mapping")}
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,7 @@ class Phrasebook:
     warnings: tuple[Issue, ...] = ()
     by_trigger: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
     mood_model: MoodModel | None = None
+    cue_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> its cues, for conditions
 
     def entry(self, entry_id: str) -> Entry | None:
         return next((e for e in self.entries if e.id == entry_id), None)
@@ -255,6 +256,7 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
         library, reference_issues = _library(cue_files, texts, cues)
         issues.extend(reference_issues)
     raws: dict[str, _Raw] = {}
+    groups: dict[str, tuple[str, ...]] = {}
     settings: dict[str, Any] = {}
     settings_spot: dict[str, Location] = {}
     for file, data in parsed:
@@ -265,12 +267,14 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
                 if key in data["settings"]:
                     settings[key] = value
                     settings_spot[key] = value_where(file, data["settings"], key)
+        if "cue_groups" in top:
+            _read_cue_groups(file, data["cue_groups"], library.ids(), groups, issues)
         for i, node in enumerate(top.get("entries") or []):
             _layer_entry(file, data["entries"], i, node, raws, issues, layered=file != parsed[0][0])
     prompt_ids = set(raws)
     entries = []
     for entry_id, raw in raws.items():
-        entry = _build_entry(entry_id, raw, library, prompt_ids, issues)
+        entry = _build_entry(entry_id, raw, library, prompt_ids, issues, groups)
         if entry is not None:
             entries.append(entry)
     budget_values = read_mapping(paths_label(books), settings.get("budget") or {}, BUDGET_FIELDS, issues,
@@ -284,7 +288,7 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
     types = TypeRules({})
     if types_file is not None:
         try:
-            types = load_types(types_file, library.ids(), prompt_ids)
+            types = load_types(types_file, library.ids(), prompt_ids, groups)
         except RuleFileError as exc:
             issues.extend(exc.issues)
     learned: dict[str, Any] = {}
@@ -313,7 +317,7 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
         implicit_hold_cues=frozenset(hold_cues), end_horizon=float(settings.get("end_horizon", 600)),
         sources=tuple(str(p) for p in [*books, *cue_files, *extra]), mood_model=mood_model,
         fingerprint=digest.hexdigest()[:12],
-        warnings=tuple(i for i in issues if i.severity != "error"), by_trigger=by_trigger,
+        warnings=tuple(i for i in issues if i.severity != "error"), by_trigger=by_trigger, cue_groups=groups,
     )
 
 
@@ -372,8 +376,30 @@ def _layer_entry(file: str, seq: Any, i: int, node: Any, raws: dict[str, _Raw], 
             raw.spots["examples:node"] = where(file, node, key)
 
 
+def _read_cue_groups(file: str, node: Any, cue_ids: set[str], groups: dict[str, tuple[str, ...]],
+                     issues: list[Issue]) -> None:
+    """`cue_groups:` of one phrasebook file into `groups`: a name and the cues it stands for in
+    conditions. A later file's group of the same name replaces the earlier one."""
+    for name, members in node.items():
+        spot = where(file, node, name)
+        if not isinstance(name, str) or not name:
+            issues.append(Issue(spot, f"cue_groups: {describe(name)} is not a group name; write a name such as 'deflecting'"))
+        elif name in cue_ids:
+            issues.append(Issue(spot, f"cue_groups: {name!r} is already a cue; give the group a name of its own"))
+        elif not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+            issues.append(Issue(value_where(file, node, name),
+                                f"cue_groups: {name!r} must be a list of cue ids, e.g. [policy-excuse, blame-system]"))
+        else:
+            unknown = [(i, m) for i, m in enumerate(members) if m not in cue_ids]
+            for i, m in unknown:
+                issues.append(Issue(where(file, members, i), f"cue_groups: {name!r}: unknown cue {m!r}"
+                                                             f"{suggest(m, cue_ids)}"))
+            if not unknown:
+                groups[name] = tuple(dict.fromkeys(members))
+
+
 def _build_entry(entry_id: str, raw: _Raw, cues: CueLibrary, prompt_ids: set[str],
-                 issues: list[Issue]) -> Entry | None:
+                 issues: list[Issue], groups: dict[str, tuple[str, ...]]) -> Entry | None:
     start = len(issues)
     what = f"entry {entry_id!r}"
     home = raw.where or Location("phrasebook")
@@ -421,7 +447,7 @@ def _build_entry(entry_id: str, raw: _Raw, cues: CueLibrary, prompt_ids: set[str
     when = None
     if "when" in v:
         try:
-            when = compile_condition(v["when"], cue_ids=cues.ids(), prompt_ids=prompt_ids)
+            when = compile_condition(v["when"], cue_ids=cues.ids(), prompt_ids=prompt_ids, cue_groups=groups)
         except ConditionError as exc:
             spot = raw.spots["when"]
             line = (spot.line or 1) + (exc.line - 1 if exc.line else 0)

@@ -187,7 +187,8 @@ SIGNAL_FIELDS = {"when": Field("str", required=True), "weight": Field("number", 
                  "why": Field("str", required=True)}
 
 
-def load_types(path: Path | str, cue_ids: set[str], prompt_ids: set[str]) -> TypeRules:
+def load_types(path: Path | str, cue_ids: set[str], prompt_ids: set[str],
+               cue_groups: Mapping[str, tuple[str, ...]] | None = None) -> TypeRules:
     file = str(path)
     data = load_yaml(path)
     issues: list[Issue] = []
@@ -217,7 +218,7 @@ def load_types(path: Path | str, cue_ids: set[str], prompt_ids: set[str]) -> Typ
             if len(s) < 3:
                 continue
             try:
-                cond = compile_condition(s["when"], cue_ids=cue_ids, prompt_ids=prompt_ids)
+                cond = compile_condition(s["when"], cue_ids=cue_ids, prompt_ids=prompt_ids, cue_groups=cue_groups)
             except ConditionError as exc:
                 loc = find_token(value_where(file, raw, "when"), exc.token)
                 issues.append(Issue(loc,

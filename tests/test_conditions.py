@@ -62,6 +62,28 @@ def test_quoted_text_is_data_never_code() -> None:
     assert not check('profile.name == "someone else"', **ctx)
 
 
+GROUPS = {"dodging": ("policy-excuse", "apology"), "loud": ("shouting", "demand")}
+
+
+def test_a_cue_group_stands_for_any_of_its_cues_and_counts_them_all() -> None:
+    def grouped(source: str, **context: Any) -> bool:
+        return compile_condition(source, cue_ids=CUES, prompt_ids=PROMPTS, cue_groups=GROUPS)(context)
+
+    ctx = {"cues": frozenset({"apology"}), "customer_said": Counter(shouting=2, demand=1),
+           "last_agent": turn(cues=frozenset({"policy-excuse"}))}
+    assert grouped("'dodging' in cues and 'dodging' in last_agent.cues", **ctx)
+    assert not grouped("'dodging' not in cues", **ctx)
+    assert grouped("'loud' not in cues and 'loud' in customer_said", **ctx)
+    assert grouped("customer_said['loud'] == 3 and customer_said['loud'] + customer_said['demand'] == 4", **ctx)
+    assert not grouped("'dodging' in cues", cues=frozenset({"shouting"}))
+    cond = compile_condition("'dodging' in cues or customer_said['loud'] >= 2", cue_ids=CUES,
+                             prompt_ids=PROMPTS, cue_groups=GROUPS)
+    assert cond.references.cues == {"policy-excuse", "apology"}  # evidence names the cues, not the group
+    assert cond.references.said == {("customer_said", "shouting"), ("customer_said", "demand")}
+    with pytest.raises(ConditionError, match=r"unknown cue or cue group 'dodgin' \(did you mean 'dodging'"):
+        compile_condition("'dodgin' in cues", cue_ids=CUES, prompt_ids=PROMPTS, cue_groups=GROUPS)
+
+
 @pytest.mark.parametrize(("source", "message"), [
     ("'policy-excuse' in cuez", "unknown name 'cuez'"),
     ("last_customer.feeling == 'upset'", "has no attribute 'feeling'"),

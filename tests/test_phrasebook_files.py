@@ -80,6 +80,27 @@ def test_team_layer_overrides_disables_and_adds() -> None:
     assert [p["prompt"] for p in prompts(records)] == ["warranty-help"]
 
 
+def test_a_team_layer_can_redefine_a_cue_group(tmp_path: Path) -> None:
+    """The shipped `deflecting` group feeds several rules; a team that does not count an
+    argument as deflecting changes that one list, and every rule using it follows."""
+    base = load_phrasebook()
+    assert "argue" in base.cue_groups["deflecting"]
+    assert "argue" in base.entry("apologize").when.references.cues  # type: ignore[union-attr]
+    team = tmp_path / "team.yaml"
+    team.write_text("cue_groups:\n  deflecting: [policy-excuse, blame-system, blame-other, pass-buck]\n"
+                    "entries:\n  - id: dodge-check\n    on: agent\n    when: \"'deflecting' in cues\"\n"
+                    "    text: Say what you can do.\n    severity: info\n    audience: supervisor\n"
+                    "    examples:\n      fire: [[agent: That is our policy.]]\n"
+                    "      silent: [[agent: \"That's not correct, you are wrong.\"]]\n")
+    layered = load_phrasebook(DEFAULT_DIR, team)
+    assert layered.cue_groups["deflecting"] == ("policy-excuse", "blame-system", "blame-other", "pass-buck")
+    assert "argue" not in layered.entry("apologize").when.references.cues  # type: ignore[union-attr]
+    dodge = chat(("customer", "Where is my parcel?"), ("agent", "Unfortunately our policy is to wait 10 days."))
+    argue = chat(("customer", "Where is my parcel?"), ("agent", "That's not correct, you are wrong about that."))
+    assert "dodge-check" in {p["prompt"] for p in prompts(run(Engine(layered), dodge))}
+    assert "dodge-check" not in {p["prompt"] for p in prompts(run(Engine(layered), argue))}
+
+
 def test_a_team_entry_that_only_overrides_must_name_an_existing_id(tmp_path: Path) -> None:
     team = tmp_path / "team.yaml"
     team.write_text("entries:\n  - id: no-excusez\n    enabled: false\n")
