@@ -125,3 +125,27 @@ def test_status_brought_up_in_a_chat_is_leverage_not_small_talk() -> None:
     assert record["mood"] == "upset"
     assert any(a["cue"] == "vip-claim" for a in record["evidence"]["adjustments"])
     assert turn("Good. This is how a client like us must be treated. Thank you Sarah")["mood"] == "positive"
+
+
+@pytest.mark.parametrize("text", [
+    "Okay I used my fucking phone for 2 minutes and it drains it down 8 percent",
+    "my phone is fine all day then all of a sudden I don't have a SIM card???? Lmao fuck y'all",
+])
+def test_swearing_at_the_situation_reads_upset_whatever_vader_says(text: str) -> None:
+    """Real support tweets swear at a broken phone with words VADER reads as mild or positive."""
+    assert VaderBase().compound(text) > -0.05
+    record = turn(text)
+    assert record["mood"] == "upset" and record["sentiment"] <= -0.35
+    assert "profanity" in record["cues"]  # its effect, or the laughter it makes a complaint's: set aside
+
+
+@pytest.mark.parametrize("text", ["fucking brilliant, thank you so much", "damn that was quick, thanks"])
+def test_swearing_for_joy_keeps_its_reading(text: str) -> None:
+    assert turn(text)["mood"] != "upset"
+
+
+def test_sarcasm_in_a_first_message_is_not_overruled_as_calm() -> None:
+    """Sarcasm reads beyond the mood model's reach, so a first turn's call stands."""
+    record = turn("it's funny how even after you switch off Wi-Fi from the Control Center, it still shows on")
+    assert record["mood"] == "upset" and record["sentiment"] <= -0.35
+    assert {a["cue"] for a in record["evidence"]["adjustments"]} == {"sarcasm"}
