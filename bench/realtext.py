@@ -1,0 +1,168 @@
+"""Real support tweets as labelled conversations, for measuring the layer on real customer English.
+
+    .venv/bin/python bench/realtext.py SOURCE OUT
+    .venv/bin/python -m assist eval OUT/real-dev OUT/real-held
+
+SOURCE is a checkout of https://github.com/kechtel/ericsson (the appendix of "Event Log
+Construction from Customer Service Conversations using Natural Language Inference"): its
+spreadsheets hold customer tweets to AmazonHelp, AppleSupport and SpotifyCares from the
+"Customer Support on Twitter" dataset (Kaggle, thoughtvector), with the brands' replies.
+Those texts are not ours to redistribute (CC BY-NC-SA), so the repository keeps only our
+labels (`realtext-labels.json`: a mood per customer turn and a calm flag per chat, keyed by
+tweet id, no text) and this script rebuilds the chats from the source:
+
+* a thread (`data/preprocessed/*-preprocessed-<n>.xlsx`) becomes one chat per customer:
+  their tweets and the brand's replies to them, in time order; mentions and links removed;
+* a customer tweet of `data/labeled/*-200-inbound.xlsx` that is in no thread and is
+  addressed to someone (not an advertisement) becomes a one-message chat.
+
+Each chat falls in the development half or the held-out half by a hash of its key, fixed
+before any label was read. The labels were written blind, by readers who saw only the
+seeds, the label format and the chats (docs/labelled-data.md, "Real support tweets").
+Reading the spreadsheets needs no library: an .xlsx is a zip of XML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+HERE = Path(__file__).resolve().parent
+LABELS = HERE / "realtext-labels.json"
+THREADS = ("twcs-AmazonHelp-preprocessed-183", "twcs-AppleSupport-preprocessed-116",
+           "twcs-SpotifyCares-preprocessed-56")
+SINGLES = ("twcs-AmazonHelp-200-inbound", "twcs-AppleSupport-200-inbound", "twcs-SpotifyCares-200-inbound")
+_SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+Chat = tuple[str, list[dict[str, Any]]]  # (key, [{role, text, ts}])
+
+
+def read_xlsx(path: Path) -> list[dict[str, str]]:
+    """The first sheet of a workbook as rows keyed by the header row's names."""
+    with zipfile.ZipFile(path) as book:
+        shared = []
+        if "xl/sharedStrings.xml" in book.namelist():
+            for item in ElementTree.fromstring(book.read("xl/sharedStrings.xml")).iter(f"{_SHEET}si"):
+                shared.append("".join(t.text or "" for t in item.iter(f"{_SHEET}t")))
+        sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))
+    rows: list[dict[str, str]] = []
+    for row in sheet.iter(f"{_SHEET}row"):
+        cells = {}
+        for cell in row.iter(f"{_SHEET}c"):
+            column = re.match(r"[A-Z]+", cell.get("r", "")).group()  # type: ignore[union-attr]
+            value = cell.find(f"{_SHEET}v")
+            if cell.get("t") == "s" and value is not None:
+                cells[column] = shared[int(value.text or 0)]
+            elif cell.get("t") == "inlineStr":
+                cells[column] = "".join(t.text or "" for t in cell.iter(f"{_SHEET}t"))
+            elif value is not None:
+                cells[column] = value.text or ""
+        rows.append(cells)
+    header, body = rows[0], rows[1:]
+    return [{header[c]: v for c, v in r.items() if c in header} for r in body]
+
+
+def clean(text: str) -> str:
+    """A tweet as a chat message: no mentions, no links, HTML entities undone, spaces squeezed."""
+    text = re.sub(r"https?://\S+", "", text)
+    text = re.sub(r"@\w+", "", text)
+    text = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def half(key: str) -> str:
+    """'dev' or 'held', fixed by the key alone."""
+    return "dev" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "held"
+
+
+def chats(source: Path) -> dict[str, list[Chat]]:
+    """The chats of each half, in a fixed order."""
+    out: dict[str, list[Chat]] = {"dev": [], "held": []}
+    in_threads: set[str] = set()
+    for name in THREADS:
+        rows = read_xlsx(source / "data" / "preprocessed" / f"{name}.xlsx")
+        by_id = {r["tweet_id"]: r for r in rows}
+
+        def customer_of(row: dict[str, str], depth: int = 0) -> str | None:
+            if row.get("inbound") == "1":
+                return row["author_id"]
+            parent = by_id.get(row.get("in_response_to_tweet_id") or "")
+            return customer_of(parent, depth + 1) if parent is not None and depth < 20 else None
+
+        threads: dict[tuple[str, str], list[dict[str, str]]] = {}
+        for row in rows:
+            author = customer_of(row)
+            if author is not None:
+                threads.setdefault((row["main_tweet_id"], author), []).append(row)
+        for (main, author), items in threads.items():
+            items.sort(key=lambda r: float(r["created_at"]))
+            start = float(items[0]["created_at"])
+            turns = []
+            for row in items:
+                text = clean(row.get("text", ""))
+                if text:
+                    in_threads.add(row["tweet_id"])
+                    turns.append({"role": "customer" if row["inbound"] == "1" else "agent", "text": text,
+                                  "ts": round((float(row["created_at"]) - start) * 86400, 1)})
+            if turns and turns[0]["role"] == "customer":
+                key = f"t{main}-{author}"
+                out[half(key)].append((key, turns))
+    for name in SINGLES:
+        for row in read_xlsx(source / "data" / "labeled" / f"{name}.xlsx"):
+            raw = row.get("text") or ""
+            if row["tweet_id"] in in_threads or "@" not in raw or len(clean(raw)) < 3:
+                continue
+            key = f"s{row['tweet_id']}"
+            out[half(key)].append((key, [{"role": "customer", "text": clean(raw), "ts": 0.0}]))
+    return out
+
+
+def events(conversation: str, turns: list[dict[str, Any]], label: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A chat in the contract's events, with its labels when there are some."""
+    start: dict[str, Any] = {"type": "start", "conversation": conversation, "ts": 0.0, "channel": "twitter"}
+    if label is not None:
+        start["expect"] = {"calm": label["calm"]}
+    out = [start]
+    moods = iter(label["moods"] if label is not None else ())
+    ts = 0.0
+    for turn in turns:
+        ts = max(ts, turn["ts"])
+        message = {"type": "message", "conversation": conversation, "ts": ts, "role": turn["role"],
+                   "text": turn["text"]}
+        if turn["role"] == "customer" and label is not None:
+            message["mood_label"] = next(moods)
+        out.append(message)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("source", type=Path, help="a checkout of github.com/kechtel/ericsson")
+    parser.add_argument("out", type=Path, help="where to write real-dev/ and real-held/")
+    args = parser.parse_args(argv)
+    labels = json.loads(LABELS.read_text())
+    for part, items in chats(args.source).items():
+        folder = args.out / f"real-{part}"
+        folder.mkdir(parents=True, exist_ok=True)
+        turns = 0
+        for n, (key, chat) in enumerate(items, 1):
+            conversation = f"real-{part}-{n:03d}"
+            label = labels.get(key)
+            if label is not None and len(label["moods"]) != sum(t["role"] == "customer" for t in chat):
+                raise SystemExit(f"{key}: {len(label['moods'])} labels for a chat of a different length")
+            lines = events(conversation, chat, label)
+            (folder / f"{conversation}.jsonl").write_text(
+                "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines))
+            turns += sum(t["role"] == "customer" for t in chat)
+        print(f"{folder}: {len(items)} chats, {turns} customer turns")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
