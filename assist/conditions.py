@@ -170,7 +170,7 @@ class _Compiler:
         """Check a cue or prompt id and note it as a reference; a cue group's cues, or None."""
         by_cue = kind != PROMPT_COUNTS
         ids = self.cue_ids if by_cue else self.prompt_ids
-        what = "cue or cue group" if by_cue and self.groups else "cue" if by_cue else "prompt id"
+        what = "cue" if by_cue else "prompt id"  # a group is suggested like a cue when the name is near one
         if not isinstance(key, str):
             raise self.fail(node, f"{self.dotted(holder)} is keyed by {what} (a quoted text), got {key!r}")
         group = self.groups.get(key) if by_cue else None

@@ -80,7 +80,7 @@ def test_a_cue_group_stands_for_any_of_its_cues_and_counts_them_all() -> None:
                              prompt_ids=PROMPTS, cue_groups=GROUPS)
     assert cond.references.cues == {"policy-excuse", "apology"}  # evidence names the cues, not the group
     assert cond.references.said == {("customer_said", "shouting"), ("customer_said", "demand")}
-    with pytest.raises(ConditionError, match=r"unknown cue or cue group 'dodgin' \(did you mean 'dodging'"):
+    with pytest.raises(ConditionError, match=r"unknown cue 'dodgin' \(did you mean 'dodging'"):
         compile_condition("'dodgin' in cues", cue_ids=CUES, prompt_ids=PROMPTS, cue_groups=GROUPS)
 
 
