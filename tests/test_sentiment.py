@@ -149,3 +149,19 @@ def test_sarcasm_in_a_first_message_is_not_overruled_as_calm() -> None:
     record = turn("it's funny how even after you switch off Wi-Fi from the Control Center, it still shows on")
     assert record["mood"] == "upset" and record["sentiment"] <= -0.35
     assert {a["cue"] for a in record["evidence"]["adjustments"]} == {"sarcasm"}
+
+
+@pytest.mark.parametrize("text", [
+    "registering the family plan fails with an error code, help please",
+    "It says the order was delivered but half of it is not in the box. Please advise",
+])
+def test_a_first_report_that_asks_for_help_is_a_request_not_a_complaint(text: str) -> None:
+    """Our authors (35 of 41) and readers of real tweets (10 of 12) call such a turn calm."""
+    record = turn(text)
+    assert record["mood"] != "upset"
+    assert "help-request" in record["cues"] and "failure-report" in record["cues"]
+
+
+def test_a_request_for_help_with_a_feeling_in_it_stays_upset() -> None:
+    record = turn("third time I write, the app STILL fails with an error, help please!!")
+    assert record["mood"] == "upset"
