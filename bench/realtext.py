@@ -9,7 +9,8 @@ spreadsheets hold customer tweets to AmazonHelp, AppleSupport and SpotifyCares f
 "Customer Support on Twitter" dataset (Kaggle, thoughtvector), with the brands' replies.
 Those texts are not ours to redistribute (CC BY-NC-SA), so the repository keeps only our
 labels (`realtext-labels.json`: a mood per customer turn and a calm flag per chat, keyed by
-tweet id, no text) and this script rebuilds the chats from the source:
+tweet id, no text; for some chats also another reader's moods, `second_reader` and
+`plain_reader`) and this script rebuilds the chats from the source:
 
 * a thread (`data/preprocessed/*-preprocessed-<n>.xlsx`) becomes one chat per customer:
   their tweets and the brand's replies to them, in time order; mentions and links removed;

@@ -38,12 +38,16 @@ def test_every_chat_has_a_mood_per_customer_turn_and_a_calm_flag_that_agrees() -
     assert halves == {"dev", "held"}
 
 
-def test_the_second_reader_agrees_on_upset_or_not_for_most_turns() -> None:
-    pairs = [(a, b) for label in LABELS.values() if "second_reader" in label
-             for a, b in zip(label["moods"], label["second_reader"], strict=True)]
+@pytest.mark.parametrize(("reader", "at_least"), [
+    ("second_reader", 0.95),  # 0.960 on 126 held-out turns: the gap to the layer is not noise in the labels
+    ("plain_reader", 0.97),  # 0.976 on 125 development turns, with our authors' instructions only
+])
+def test_other_readers_agree_on_upset_or_not_for_most_turns(reader: str, at_least: float) -> None:
+    pairs = [(a, b) for label in LABELS.values() if reader in label
+             for a, b in zip(label["moods"], label[reader], strict=True)]
     assert len(pairs) >= 120
     agree = sum((a == "upset") == (b == "upset") for a, b in pairs) / len(pairs)
-    assert agree >= 0.95  # 0.960: the gap between the layer and the labels is not noise in them
+    assert agree >= at_least
 
 
 def test_a_chat_becomes_contract_events_with_its_labels() -> None:
