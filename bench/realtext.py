@@ -1,9 +1,19 @@
-"""Real support tweets as labelled conversations, for measuring the layer on real customer English.
+"""Real support tweets and real support chats as labelled conversations, for measuring the layer
+on real customers' English.
 
-    .venv/bin/python bench/realtext.py SOURCE OUT
-    .venv/bin/python -m assist eval OUT/real-dev OUT/real-held
+    .venv/bin/python bench/realtext.py OUT --tweets ERICSSON --chats WMT_CHAT_2024
+    .venv/bin/python -m assist eval OUT/real-dev OUT/real-held OUT/real-chat-dev OUT/real-chat-held
 
-SOURCE is a checkout of https://github.com/kechtel/ericsson (the appendix of "Event Log
+Real support chats (`--chats`): WMT_CHAT_2024 is a checkout of
+https://github.com/WMT-Chat-task/chat-task-2024-data, the data of the WMT 2024 chat translation
+task: real bilingual support chats of Unbabel's clients, the customer writing German, French,
+Portuguese, Dutch or Korean, with a professional English translation, the agent writing
+English. From each language's `valid/en-XX.csv` the ten chats of 6-60 lines whose id hashes
+lowest are taken; a chat's customer lines are the English translation, its agent lines the
+agent's own. The data is CC BY-NC 4.0: the repository keeps only our labels
+(`realchat-labels.json`, by language and chat id).
+
+Real support tweets (`--tweets`): ERICSSON is a checkout of https://github.com/kechtel/ericsson (the appendix of "Event Log
 Construction from Customer Service Conversations using Natural Language Inference"): its
 spreadsheets hold customer tweets to AmazonHelp, AppleSupport and SpotifyCares from the
 "Customer Support on Twitter" dataset (Kaggle, thoughtvector), with the brands' replies.
@@ -26,6 +36,7 @@ Reading the spreadsheets needs no library: an .xlsx is a zip of XML.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import re
@@ -37,6 +48,9 @@ from xml.etree import ElementTree
 
 HERE = Path(__file__).resolve().parent
 LABELS = HERE / "realtext-labels.json"
+CHAT_LABELS = HERE / "realchat-labels.json"
+CHAT_LANGUAGES = ("de", "fr", "pt", "nl", "ko")
+CHATS_PER_LANGUAGE = 10
 THREADS = ("twcs-AmazonHelp-preprocessed-183", "twcs-AppleSupport-preprocessed-116",
            "twcs-SpotifyCares-preprocessed-56")
 SINGLES = ("twcs-AmazonHelp-200-inbound", "twcs-AppleSupport-200-inbound", "twcs-SpotifyCares-200-inbound")
@@ -124,9 +138,10 @@ def chats(source: Path) -> dict[str, list[Chat]]:
     return out
 
 
-def events(conversation: str, turns: list[dict[str, Any]], label: dict[str, Any] | None) -> list[dict[str, Any]]:
+def events(conversation: str, turns: list[dict[str, Any]], label: dict[str, Any] | None,
+           channel: str = "twitter") -> list[dict[str, Any]]:
     """A chat in the contract's events, with its labels when there are some."""
-    start: dict[str, Any] = {"type": "start", "conversation": conversation, "ts": 0.0, "channel": "twitter"}
+    start: dict[str, Any] = {"type": "start", "conversation": conversation, "ts": 0.0, "channel": channel}
     if label is not None:
         start["expect"] = {"calm": label["calm"]}
     out = [start]
@@ -142,26 +157,57 @@ def events(conversation: str, turns: list[dict[str, Any]], label: dict[str, Any]
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("source", type=Path, help="a checkout of github.com/kechtel/ericsson")
-    parser.add_argument("out", type=Path, help="where to write real-dev/ and real-held/")
-    args = parser.parse_args(argv)
-    labels = json.loads(LABELS.read_text())
-    for part, items in chats(args.source).items():
-        folder = args.out / f"real-{part}"
+def support_chats(source: Path) -> dict[str, list[Chat]]:
+    """The real support chats of each half (`--chats`), in a fixed order."""
+    out: dict[str, list[Chat]] = {"dev": [], "held": []}
+    for language in CHAT_LANGUAGES:
+        with (source / "valid" / f"en-{language}.csv").open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        by_doc: dict[str, list[dict[str, str]]] = {}
+        for row in rows:
+            by_doc.setdefault(row["doc_id"], []).append(row)
+        ranked = sorted((hashlib.sha256(doc.encode()).hexdigest(), doc) for doc, lines in by_doc.items()
+                        if 6 <= len(lines) <= 60)
+        for digest, doc in ranked[:CHATS_PER_LANGUAGE]:
+            turns = []
+            for n, row in enumerate(by_doc[doc], 1):
+                text = (row["reference"] if row["sender"] == "customer" else row["source"]).strip()
+                if text:
+                    turns.append({"role": row["sender"], "text": text, "ts": float(n * 20)})
+            out["dev" if int(digest, 16) % 2 == 0 else "held"].append((f"{language}:{doc}", turns))
+    return out
+
+
+def write(out: Path, prefix: str, halves: dict[str, list[Chat]], labels: dict[str, Any], channel: str) -> None:
+    """Each half's chats as contract events under OUT/PREFIX-dev and OUT/PREFIX-held."""
+    for part, items in halves.items():
+        folder = out / f"{prefix}-{part}"
         folder.mkdir(parents=True, exist_ok=True)
         turns = 0
         for n, (key, chat) in enumerate(items, 1):
-            conversation = f"real-{part}-{n:03d}"
+            conversation = f"{prefix}-{part}-{n:03d}"
             label = labels.get(key)
             if label is not None and len(label["moods"]) != sum(t["role"] == "customer" for t in chat):
                 raise SystemExit(f"{key}: {len(label['moods'])} labels for a chat of a different length")
-            lines = events(conversation, chat, label)
+            lines = events(conversation, chat, label, channel)
             (folder / f"{conversation}.jsonl").write_text(
                 "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines))
             turns += sum(t["role"] == "customer" for t in chat)
         print(f"{folder}: {len(items)} chats, {turns} customer turns")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", type=Path, help="where to write the labelled chats")
+    parser.add_argument("--tweets", type=Path, help="a checkout of github.com/kechtel/ericsson")
+    parser.add_argument("--chats", type=Path, help="a checkout of github.com/WMT-Chat-task/chat-task-2024-data")
+    args = parser.parse_args(argv)
+    if args.tweets is None and args.chats is None:
+        parser.error("give --tweets, --chats or both")
+    if args.tweets is not None:
+        write(args.out, "real", chats(args.tweets), json.loads(LABELS.read_text()), "twitter")
+    if args.chats is not None:
+        write(args.out, "real-chat", support_chats(args.chats), json.loads(CHAT_LABELS.read_text()), "chat")
     return 0
 
 

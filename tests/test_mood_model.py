@@ -51,11 +51,12 @@ def test_an_implicit_complaint_no_cue_knows_reads_upset_with_the_words_behind_it
 
 
 def test_a_flat_report_of_a_problem_is_not_an_upset_turn() -> None:
+    """The failure-report cue has no sentiment effect of its own (readers of real support chats call
+    such a turn neutral); the cue stays, for the rules and as one of the mood model's inputs."""
     turn = customer_turn("hello, the internet is not working since morning")
-    step = model_step(turn)
-    assert turn["mood"] == "neutral" and step is not None
-    assert step["effect"].startswith("mood model: not upset") and step["before"] <= -0.05
-    assert "failure-report" in turn["cues"]  # the cue stays, for the rules that read it
+    assert turn["mood"] == "neutral" and "failure-report" in turn["cues"]
+    assert model_step(turn) is None and turn["sentiment"] == turn["evidence"]["base"]
+    assert "cue:failure-report" in BOOK.mood_model.weights  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("text", ["WHERE IS MY REFUND...!!!", "You people are unbelievable", "this is a scam"])
@@ -74,7 +75,7 @@ def test_the_same_words_read_upset_after_an_upset_turn() -> None:
 
 
 def test_a_sure_model_overrules_a_strong_reading_and_says_so() -> None:
-    polite = customer_turn("Good evening. I was charged two times for the same purchase, 1,250 each one.")
+    polite = customer_turn("hello, windscreen is broken from a stone on highway. policy TR-55102")
     step = model_step(polite)
     assert polite["mood"] == "neutral" and step is not None and step["before"] < -0.3
     assert step["effect"].endswith("sure enough to overrule a strong reading")
