@@ -383,7 +383,8 @@ def _read_cue_groups(file: str, node: Any, cue_ids: set[str], groups: dict[str, 
     for name, members in node.items():
         spot = where(file, node, name)
         if not isinstance(name, str) or not name:
-            issues.append(Issue(spot, f"cue_groups: {describe(name)} is not a group name; write a name such as 'deflecting'"))
+            issues.append(Issue(spot, f"cue_groups: {describe(name)} is not a group name; "
+                                      "write a name such as 'deflecting'"))
         elif name in cue_ids:
             issues.append(Issue(spot, f"cue_groups: {name!r} is already a cue; give the group a name of its own"))
         elif not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):

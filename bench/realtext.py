@@ -13,8 +13,9 @@ lowest are taken; a chat's customer lines are the English translation, its agent
 agent's own. The data is CC BY-NC 4.0: the repository keeps only our labels
 (`realchat-labels.json`, by language and chat id).
 
-Real support tweets (`--tweets`): ERICSSON is a checkout of https://github.com/kechtel/ericsson (the appendix of "Event Log
-Construction from Customer Service Conversations using Natural Language Inference"): its
+Real support tweets (`--tweets`): ERICSSON is a checkout of https://github.com/kechtel/ericsson
+(the appendix of "Event Log Construction from Customer Service Conversations using Natural
+Language Inference"): its
 spreadsheets hold customer tweets to AmazonHelp, AppleSupport and SpotifyCares from the
 "Customer Support on Twitter" dataset (Kaggle, thoughtvector), with the brands' replies.
 Those texts are not ours to redistribute (CC BY-NC-SA), so the repository keeps only our
@@ -96,8 +97,8 @@ def half(key: str) -> str:
     return "dev" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "held"
 
 
-def chats(source: Path) -> dict[str, list[Chat]]:
-    """The chats of each half, in a fixed order."""
+def tweet_chats(source: Path) -> dict[str, list[Chat]]:
+    """The tweets' chats of each half (`--tweets`), in a fixed order."""
     out: dict[str, list[Chat]] = {"dev": [], "held": []}
     in_threads: set[str] = set()
     for name in THREADS:
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tweets is None and args.chats is None:
         parser.error("give --tweets, --chats or both")
     if args.tweets is not None:
-        write(args.out, "real", chats(args.tweets), json.loads(LABELS.read_text()), "twitter")
+        write(args.out, "real", tweet_chats(args.tweets), json.loads(LABELS.read_text()), "twitter")
     if args.chats is not None:
         write(args.out, "real-chat", support_chats(args.chats), json.loads(CHAT_LABELS.read_text()), "chat")
     return 0
