@@ -45,12 +45,13 @@ def test_every_chat_has_a_mood_per_customer_turn_and_a_calm_flag_that_agrees() -
     assert halves == {"dev", "held"}
 
 
-@pytest.mark.parametrize(("reader", "at_least"), [
-    ("second_reader", 0.95),  # 0.960 on 126 held-out turns: the gap to the layer is not noise in the labels
-    ("plain_reader", 0.97),  # 0.976 on 125 development turns, with our authors' instructions only
+@pytest.mark.parametrize(("labels", "reader", "at_least"), [
+    ("tweets", "second_reader", 0.95),  # 0.960 on 126 held-out turns: the gap to the layer is not noise in the labels
+    ("tweets", "plain_reader", 0.97),  # 0.976 on 125 development turns, with our authors' instructions only
+    ("chats", "second_reader", 0.98),  # 0.986 on 140 held-out turns
 ])
-def test_other_readers_agree_on_upset_or_not_for_most_turns(reader: str, at_least: float) -> None:
-    pairs = [(a, b) for label in LABELS.values() if reader in label
+def test_other_readers_agree_on_upset_or_not_for_most_turns(labels: str, reader: str, at_least: float) -> None:
+    pairs = [(a, b) for label in (LABELS if labels == "tweets" else CHAT_LABELS).values() if reader in label
              for a, b in zip(label["moods"], label[reader], strict=True)]
     assert len(pairs) >= 120
     agree = sum((a == "upset") == (b == "upset") for a, b in pairs) / len(pairs)
