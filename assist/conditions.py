@@ -285,8 +285,10 @@ class _Compiler:
                     raise self.fail(node, f"the left side of 'in {self.dotted(right_node)}' must be a quoted id")
                 group = self.check_key(node, left_node.value, kind, right_node)
                 if group is not None:  # 'group' in cues: any of its cues
-                    if left_node is node.expr:
-                        first = self.constant(group)
+                    if left_node is not node.expr:  # in a chain the left value is the step before's text
+                        raise self.fail(node, f"the cue group {left_node.value!r} must open the comparison: "
+                                              f"write '{left_node.value}' in {self.dotted(right_node)} on its own")
+                    first = self.constant(group)
                     op = "anyin" if op == "in" else "noneof"
             if operand.op in ("eq", "ne") and isinstance(left_node, nodes.Name) and \
                     left_node.name == "customer_type" and isinstance(right_node, nodes.Const):

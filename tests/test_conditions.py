@@ -82,6 +82,8 @@ def test_a_cue_group_stands_for_any_of_its_cues_and_counts_them_all() -> None:
     assert cond.references.said == {("customer_said", "shouting"), ("customer_said", "demand")}
     with pytest.raises(ConditionError, match=r"unknown cue 'dodgin' \(did you mean 'dodging'"):
         compile_condition("'dodgin' in cues", cue_ids=CUES, prompt_ids=PROMPTS, cue_groups=GROUPS)
+    with pytest.raises(ConditionError, match="must open the comparison"):  # a chain would pass it the text
+        compile_condition("'dodging' == 'dodging' in cues", cue_ids=CUES, prompt_ids=PROMPTS, cue_groups=GROUPS)
 
 
 @pytest.mark.parametrize(("source", "message"), [
