@@ -169,13 +169,13 @@ def support_chats(source: Path) -> dict[str, list[Chat]]:
             by_doc.setdefault(row["doc_id"], []).append(row)
         ranked = sorted((hashlib.sha256(doc.encode()).hexdigest(), doc) for doc, lines in by_doc.items()
                         if 6 <= len(lines) <= 60)
-        for digest, doc in ranked[:CHATS_PER_LANGUAGE]:
+        for _, doc in ranked[:CHATS_PER_LANGUAGE]:
             turns = []
             for n, row in enumerate(by_doc[doc], 1):
                 text = (row["reference"] if row["sender"] == "customer" else row["source"]).strip()
                 if text:
                     turns.append({"role": row["sender"], "text": text, "ts": float(n * 20)})
-            out["dev" if int(digest, 16) % 2 == 0 else "held"].append((f"{language}:{doc}", turns))
+            out[half(doc)].append((f"{language}:{doc}", turns))
     return out
 
 
