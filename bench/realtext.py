@@ -3,6 +3,7 @@ on real customers' English.
 
     .venv/bin/python bench/realtext.py OUT --tweets ERICSSON --chats WMT_CHAT_2024
     .venv/bin/python -m assist eval OUT/real-dev OUT/real-held OUT/real-chat-dev OUT/real-chat-held
+    .venv/bin/python -m assist eval OUT/real-chat-mt-dev OUT/real-chat-mt-held
 
 Real support chats (`--chats`): WMT_CHAT_2024 is a checkout of
 https://github.com/WMT-Chat-task/chat-task-2024-data, the data of the WMT 2024 chat translation
@@ -10,8 +11,11 @@ task: real bilingual support chats of Unbabel's clients, the customer writing Ge
 Portuguese, Dutch or Korean, with a professional English translation, the agent writing
 English. From each language's `valid/en-XX.csv` the ten chats of 6-60 lines whose id hashes
 lowest are taken; a chat's customer lines are the English translation, its agent lines the
-agent's own. The data is CC BY-NC 4.0: the repository keeps only our labels
-(`realchat-labels.json`, by language and chat id).
+agent's own. The same chats are written twice: under `real-chat-*` with the professional
+translation (`reference`), under `real-chat-mt-*` with the task's machine translation
+(`valid/en-XX.baseline.txt`, one line for each row of the csv), the English an integrator
+gets from a translating console. The data is CC BY-NC 4.0: the repository keeps only our
+labels (`realchat-labels.json`, by language and chat id).
 
 Real support tweets (`--tweets`): ERICSSON is a checkout of https://github.com/kechtel/ericsson
 (the appendix of "Event Log Construction from Customer Service Conversations using Natural
@@ -51,7 +55,7 @@ HERE = Path(__file__).resolve().parent
 LABELS = HERE / "realtext-labels.json"
 CHAT_LABELS = HERE / "realchat-labels.json"
 CHAT_LANGUAGES = ("de", "fr", "pt", "nl", "ko")
-CHATS_PER_LANGUAGE = 10
+CHATS_PER_LANGUAGE = {"valid": 10, "train": 16}
 THREADS = ("twcs-AmazonHelp-preprocessed-183", "twcs-AppleSupport-preprocessed-116",
            "twcs-SpotifyCares-preprocessed-56")
 SINGLES = ("twcs-AmazonHelp-200-inbound", "twcs-AppleSupport-200-inbound", "twcs-SpotifyCares-200-inbound")
@@ -158,18 +162,35 @@ def events(conversation: str, turns: list[dict[str, Any]], label: dict[str, Any]
     return out
 
 
-def support_chats(source: Path) -> dict[str, list[Chat]]:
-    """The real support chats of each half (`--chats`), in a fixed order."""
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def support_chats(source: Path, machine: bool = False, part: str = "valid") -> dict[str, list[Chat]]:
+    """The real support chats of each half (`--chats`), in a fixed order: from each language's
+    `valid` file, or with `part="train"` from its `train` file (chats not also in `valid`).
+    With `machine`, the customer's lines in the task's machine translation (only `valid` has
+    one) instead of the professional one."""
     out: dict[str, list[Chat]] = {"dev": [], "held": []}
     for language in CHAT_LANGUAGES:
-        with (source / "valid" / f"en-{language}.csv").open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        rows = _read_rows(source / part / f"en-{language}.csv")
+        if machine:
+            translated = (source / part / f"en-{language}.baseline.txt").read_text(encoding="utf-8")
+            lines = translated.split("\n")[:len(rows)]
+            if len(lines) != len(rows):
+                raise SystemExit(f"en-{language}.baseline.txt: {len(lines)} lines for {len(rows)} rows")
+            for row, line in zip(rows, lines):
+                row["reference"] = line
+        elsewhere: set[str] = set()
+        if part != "valid":
+            elsewhere = {row["doc_id"] for row in _read_rows(source / "valid" / f"en-{language}.csv")}
         by_doc: dict[str, list[dict[str, str]]] = {}
         for row in rows:
             by_doc.setdefault(row["doc_id"], []).append(row)
         ranked = sorted((hashlib.sha256(doc.encode()).hexdigest(), doc) for doc, lines in by_doc.items()
-                        if 6 <= len(lines) <= 60)
-        for _, doc in ranked[:CHATS_PER_LANGUAGE]:
+                        if 6 <= len(lines) <= 60 and doc not in elsewhere)
+        for _, doc in ranked[:CHATS_PER_LANGUAGE[part]]:
             turns = []
             for n, row in enumerate(by_doc[doc], 1):
                 text = (row["reference"] if row["sender"] == "customer" else row["source"]).strip()
@@ -208,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.tweets is not None:
         write(args.out, "real", tweet_chats(args.tweets), json.loads(LABELS.read_text()), "twitter")
     if args.chats is not None:
-        write(args.out, "real-chat", support_chats(args.chats), json.loads(CHAT_LABELS.read_text()), "chat")
+        labels = json.loads(CHAT_LABELS.read_text())
+        write(args.out, "real-chat", support_chats(args.chats), labels, "chat")
+        write(args.out, "real-chat-mt", support_chats(args.chats, machine=True), labels, "chat")
+        write(args.out, "real-chat2", support_chats(args.chats, part="train"), labels, "chat")
     return 0
 
 
