@@ -15,6 +15,11 @@ A cue is a named thing a customer or an agent says ("policy-excuse", "legal-thre
 * `sentiment` - how the cue moves the customer-service sentiment (see sentiment.py);
 * `examples` - sentences that must and must not match, run by `assist check` and tests.
 
+A cue file may also list `masked_data`: patterns for the placeholders a support platform
+puts where it masked personal data ("#NAME#", "PRS-ORG", "<EMAIL>"). They are written in
+capitals but nobody raised their voice: case-sensitive patterns and the capitals gate see
+them in lower case. Quotes still come from the text as written.
+
 The code here is only the matching machinery; no word of any cue lives in Python.
 Text is normalised without changing its length (lower case, curly quotes made
 straight), so a match's span is also the span of the quote in the original text.
@@ -107,17 +112,21 @@ class Cue:
     where: Location
 
     def find(self, original: str, lowered: str, words: int,
-             phrase_spans: Iterable[tuple[int, int]], patterns: Iterable[re.Pattern[str]]) -> CueMatch | None:
+             phrase_spans: Iterable[tuple[int, int]], patterns: Iterable[re.Pattern[str]],
+             cased: str | None = None) -> CueMatch | None:
         """The first quote of this cue in a turn, or None.
 
         `phrase_spans` are where this cue's phrases occur and `patterns` the ones worth
-        running; `CueLibrary.detect` finds both for all cues at once.
+        running; `CueLibrary.detect` finds both for all cues at once. `cased` is the text
+        case-sensitive patterns and the capitals gate see (masked data in lower case);
+        by default the original.
         """
+        cased = original if cased is None else cased
         if self.max_words is not None and words > self.max_words:
             return None
         if self.min_words is not None and words < self.min_words:
             return None
-        if self.min_caps_ratio is not None and _caps_ratio(original) < self.min_caps_ratio:
+        if self.min_caps_ratio is not None and _caps_ratio(cased) < self.min_caps_ratio:
             return None
         if not self.phrases and not self.patterns:  # a cue defined by its gates alone
             return CueMatch(self.id, original.strip()[:120])
@@ -126,7 +135,7 @@ class Cue:
             if self._kept(lowered, start, end):
                 best = (start, end)
                 break
-        haystack = original if self.case_sensitive else lowered
+        haystack = cased if self.case_sensitive else lowered
         for pattern in patterns:
             for m in pattern.finditer(haystack):
                 if best is not None and m.start() >= best[0]:
@@ -205,6 +214,10 @@ def _caps_ratio(text: str) -> float:
     return sum(1 for c in letters if c.isupper()) / len(letters)
 
 
+def _lower(match: re.Match[str]) -> str:
+    return match.group().lower()
+
+
 def _sentence_around(text: str, start: int, end: int) -> str:
     left = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
@@ -250,8 +263,10 @@ class CueLibrary:
     """All cues by id, with the per-role lists the detector walks."""
 
     cues: dict[str, Cue] = field(default_factory=dict)
+    masked_data: tuple[re.Pattern[str], ...] = ()
 
     def __post_init__(self) -> None:
+        self._masked = re.compile("|".join(f"(?:{p.pattern})" for p in self.masked_data)) if self.masked_data else None
         self._by_role = {
             role: tuple(c for c in self.cues.values() if c.role in (role, "any"))
             for role in ("customer", "agent")
@@ -275,10 +290,11 @@ class CueLibrary:
         """Every cue of `role` found in `text`, in library order, each with its quote."""
         lowered = normalise(text)
         original = straighten(text)
+        cased = self._masked.sub(_lower, original) if self._masked is not None else original
         words = count_words(lowered)
         spans = self._phrases[role].spans(lowered, tokens(lowered))
         candidates: dict[str, list[re.Pattern[str]]] = {}
-        for case, haystack in ((False, lowered), (True, original)):
+        for case, haystack in ((False, lowered), (True, cased)):
             flat, patterns = self._patterns[role, case]
             for j in patterns.candidates(haystack):
                 cue, pattern = flat[j]
@@ -290,7 +306,7 @@ class CueLibrary:
         found = []
         for cue in self._by_role[role]:
             if cue.id in candidates:
-                m = cue.find(original, lowered, words, spans.get(cue.id, ()), patterns=candidates[cue.id])
+                m = cue.find(original, lowered, words, spans.get(cue.id, ()), candidates[cue.id], cased)
                 if m is not None:
                     found.append(m)
         return tuple(found)
@@ -458,9 +474,20 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
     )
 
 
-def read_cue_file(file: str, data: Any, issues: list[Issue], into: dict[str, Cue]) -> None:
-    """Add the cues of one parsed file to `into`; problems go to `issues`."""
-    top = read_mapping(file, data, {"cues": Field("mapping", required=True)}, issues, what="cue file")
+CUE_FILE_FIELDS = {
+    "cues": Field("mapping", required=True),
+    "masked_data": Field("strings", help="patterns (case-sensitive) of placeholders for masked personal data"),
+}
+
+
+def read_cue_file(file: str, data: Any, issues: list[Issue], into: dict[str, Cue],
+                  masked: list[re.Pattern[str]] | None = None) -> None:
+    """Add the cues of one parsed file to `into` and its `masked_data` patterns to `masked`;
+    problems go to `issues`."""
+    top = read_mapping(file, data, CUE_FILE_FIELDS, issues, what="cue file")
+    if masked is not None and top.get("masked_data"):
+        masked.extend(_compile_each(file, data, "masked_data", list(top["masked_data"]), issues,
+                                    what="cue file"))
     cues = top.get("cues")
     if cues is None:
         return
@@ -501,14 +528,15 @@ def load_cues(paths: Iterable[Path | str]) -> CueLibrary:
     """Load cue files in order (later ones override by id); RuleFileError lists all issues."""
     issues: list[Issue] = []
     cues: dict[str, Cue] = {}
+    masked: list[re.Pattern[str]] = []
     for path in paths:
         try:
             data = load_yaml(path)
         except RuleFileError as exc:
             issues.extend(exc.issues)
             continue
-        read_cue_file(str(path), data, issues, cues)
+        read_cue_file(str(path), data, issues, cues, masked)
     issues.extend(check_references(cues))
     if any(i.severity == "error" for i in issues):
         raise RuleFileError(issues)
-    return CueLibrary(cues)
+    return CueLibrary(cues, tuple(masked))

@@ -165,3 +165,37 @@ def test_a_first_report_that_asks_for_help_is_a_request_not_a_complaint(text: st
 def test_a_request_for_help_with_a_feeling_in_it_stays_upset() -> None:
     record = turn("third time I write, the app STILL fails with an error, help please!!")
     assert record["mood"] == "upset"
+
+
+@pytest.mark.parametrize("text", ["Size: #NUMBER#", "Visitor uploaded: #ALPHANUMERIC_ID#", "#NAME# #PHONENUMBER#",
+                                  "NAME-M PRS-ORG", "ALPHANUMERICID is the username",
+                                  "Hello, I am [NAME], my order is <ORDER_ID>"])
+def test_placeholders_for_masked_data_are_not_a_raised_voice(text: str) -> None:
+    """Support platforms mask personal data with capitals; real chats are full of them."""
+    record = turn(text)
+    assert record["mood"] != "upset"
+    assert not {"shouting", "caps-emphasis"} & set(record["cues"])
+
+
+def test_a_raised_voice_beside_a_placeholder_still_counts() -> None:
+    record = turn("I sent the photos to #EMAIL# THREE times and nobody answered")
+    assert "caps-emphasis" in record["cues"]
+    assert record["evidence"]["cues"][[c["cue"] for c in record["evidence"]["cues"]].index("caps-emphasis")][
+        "quote"] == "THREE"
+
+
+def test_a_team_cue_file_can_add_placeholders_and_a_bad_one_is_refused_with_its_line(tmp_path: Path) -> None:
+    book = tmp_path / "phrasebooks"
+    shutil.copytree(ROOT / "phrasebooks", book)
+    assert "caps-emphasis" in Engine(load_phrasebook(book)).feed(
+        {"conversation": "c", "type": "message", "ts": 1, "role": "customer", "text": "Contact: %%CUSTOMER_PHONE%%"}
+    )[-1]["cues"]
+    (book / "cues" / "ours.yaml").write_text("masked_data:\n  - '%%[A-Z_]+%%'\ncues: {}\n")
+    record = Engine(load_phrasebook(book)).feed(
+        {"conversation": "c", "type": "message", "ts": 1, "role": "customer", "text": "Contact: %%CUSTOMER_PHONE%%"})[-1]
+    assert record["cues"] == []
+    (book / "cues" / "ours.yaml").write_text("masked_data:\n  - '%%[A-Z_+%%'\ncues: {}\n")
+    with pytest.raises(RuleFileError) as err:
+        load_phrasebook(book)
+    assert str(err.value).startswith(f"{book / 'cues' / 'ours.yaml'}:2:5: cue file: masked_data[0] is not a valid "
+                                     "regular expression")
