@@ -9,7 +9,7 @@ A cue is a named thing a customer or an agent says ("policy-excuse", "legal-thre
   spaces matches any whitespace and an apostrophe is optional ("don't" finds "dont");
 * `patterns` - Python regular expressions for what a list cannot say;
 * `unless` - regular expressions that veto the cue in the sentence where it matched
-  ("no problem" is not a "problem");
+  ("no problem" is not a "problem"); the sentence runs up to its end mark, without it;
 * simple text gates: `max_words`, `min_words`, `min_caps_ratio` (share of upper-case
   letters, for shouting), `case_sensitive` (patterns see the original letters);
 * `sentiment` - how the cue moves the customer-service sentiment (see sentiment.py);
