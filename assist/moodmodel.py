@@ -10,6 +10,10 @@ and word pairs of the turn that were used by at least a few independent authors,
 what the cue layer read in the customer's earlier turns (`Earlier`): a terse "ok and?"
 reads differently from a customer who was upset a turn ago.
 
+The model knows only the cues it was trained with. Where a cue it has no weight for moved
+the score (a cue a supervisor has just added, or one too rare in the training chats), the
+cue layer's call stands: a new rule is not silently undone by a model that never saw it.
+
 It does not replace the score, it corrects the mood call: when it says "upset" with
 the score above the upset bound, the score is lowered to `upset_value`; when it says
 "not upset" with the score at or below the bound, the score is raised to `calm_value`.
@@ -123,6 +127,11 @@ class MoodModel:
     about: str = ""
     trained_on: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    learned_cues: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "learned_cues",
+                           frozenset(f[len(CUE):] for f in self.weights if f.startswith(CUE)))
 
     def probability(self, score: float, base: float, features: Iterable[str]) -> float:
         weights = self.weights  # fsum: the same z whatever order the (set of) features comes in
@@ -158,6 +167,8 @@ class MoodModel:
         first = FIRST in context
         if self.bar(score.value, first) >= 1.0:  # the reading stands (checked first: no features to build)
             return score
+        if any(a.cue not in self.learned_cues for a in score.adjustments if a.cue in cues):
+            return score  # a cue it never learned moved the score: its rule stands
         features = turn_features(text, cues, agent_cues, context)
         upset, p = self.upset_call(score.value, score.base, features)
         if p is None or upset == (score.value <= UPSET_BELOW):

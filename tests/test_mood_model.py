@@ -96,10 +96,10 @@ def test_a_sure_model_overrules_a_strong_reading_and_says_so() -> None:
 
 
 def test_after_the_first_turn_a_strong_reading_gives_way_to_the_chat_so_far() -> None:
-    # VADER reads "very" and "company" as praise; in the first turn that reading stands (one-message
+    # VADER reads "play" and "music" as pleasant; in the first turn that reading stands (one-message
     # texts, VADER's own ground truth among them, are first turns), after an excuse to an upset customer
     # the model's call wins without having to be 0.8 sure
-    said = "nothing. is very bad company"
+    said = "he shout at me and play loud music"
     first = customer_turn(said)
     later = customer_turn(said, opening=("my order is 10 days late and nobody answers my emails!!",
                                          "Our courier partner is responsible for deliveries."))
@@ -125,6 +125,25 @@ def test_without_the_weights_file_the_cue_layer_score_stands(book_copy: Path) ->
     assert plain.mood_model is None
     turn = customer_turn("I am paying every month for this", plain)
     assert turn["mood"] != "upset" and model_step(turn) is None
+
+
+def test_a_cue_the_model_never_learned_keeps_its_call(book_copy: Path) -> None:
+    """A supervisor's new cue is not silently undone by a model trained before it existed."""
+    text = "ok the blue screen again, grr"
+    assert customer_turn(text)["mood"] != "upset"
+    (book_copy / "cues" / "team.yaml").write_text(
+        "cues:\n"
+        "  growl:\n"
+        "    role: customer\n"
+        "    about: a written growl\n"
+        "    patterns: ['\\bgrr+\\b']\n"
+        "    sentiment: {at_most: -0.1}\n"
+        "    examples: {match: ['grrr'], no_match: ['great']}\n")
+    book = load_phrasebook(book_copy)
+    assert "growl" not in book.mood_model.learned_cues and "frustration" in book.mood_model.learned_cues
+    turn = customer_turn(text, book)
+    assert turn["mood"] == "upset" and "growl" in turn["cues"]
+    assert model_step(turn) is None
 
 
 def test_a_broken_weights_file_is_an_error_with_file_and_line(book_copy: Path) -> None:
