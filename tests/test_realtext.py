@@ -4,7 +4,7 @@ The texts are not ours to redistribute, so the repository keeps only the labels,
 tweet id or chat id. With a checkout of github.com/kechtel/ericsson named in
 CS_REALTEXT_SOURCE (tweets) or of github.com/WMT-Chat-task/chat-task-2024-data in
 CS_REALCHAT_SOURCE (chats), they are rebuilt and the floors below are asserted: the numbers
-measured at the end of the eleventh session, rounded down (docs/labelled-data.md).
+measured at the end of the twelfth session, rounded down (docs/labelled-data.md).
 """
 
 from __future__ import annotations
@@ -28,13 +28,17 @@ LABELS = json.loads(realtext.LABELS.read_text())
 CHAT_LABELS = json.loads(realtext.CHAT_LABELS.read_text())
 SOURCE = Path(os.environ.get("CS_REALTEXT_SOURCE", "/nonexistent"))
 CHAT_SOURCE = Path(os.environ.get("CS_REALCHAT_SOURCE", "/nonexistent"))
-FLOORS = {"dev": 0.76, "held": 0.73}  # mood upset-or-not (0.768, 0.733); bare VADER reads 0.610 and 0.662
-# mood upset-or-not (0.874, 0.857; bare VADER 0.844, 0.855) and calm chats given a negative prompt (4 of 14, 8 of 19)
-CHAT_FLOORS = {"dev": (0.86, 4), "held": (0.85, 8)}
+FLOORS = {"dev": 0.76, "held": 0.74}  # mood upset-or-not (0.768, 0.743); bare VADER reads 0.610 and 0.662
+# per set of chats: mood upset-or-not and calm chats given a negative prompt; bare VADER in the comment
+CHAT_FLOORS = {
+    "real-chat-dev": (0.91, 1), "real-chat-held": (0.90, 2),  # 0.913, 0.910 (0.844, 0.855); 1 of 14, 2 of 19
+    "real-chat-mt-dev": (0.89, 2), "real-chat-mt-held": (0.89, 3),  # machine-translated: 0.892, 0.898 (0.849, 0.845)
+    "real-chat2-dev": (0.94, 4), "real-chat2-held": (0.92, 2),  # from the train files: 0.940, 0.925 (0.890, 0.869)
+}
 
 
 def test_every_chat_has_a_mood_per_customer_turn_and_a_calm_flag_that_agrees() -> None:
-    assert len(LABELS) > 700 and len(CHAT_LABELS) == 50
+    assert len(LABELS) > 700 and len(CHAT_LABELS) == 130
     for key, label in [*LABELS.items(), *CHAT_LABELS.items()]:
         assert label["moods"], key
         assert set(label["moods"]) <= {"upset", "neutral", "positive"}, key
@@ -48,7 +52,7 @@ def test_every_chat_has_a_mood_per_customer_turn_and_a_calm_flag_that_agrees() -
 @pytest.mark.parametrize(("labels", "reader", "at_least"), [
     ("tweets", "second_reader", 0.95),  # 0.960 on 126 held-out turns: the gap to the layer is not noise in the labels
     ("tweets", "plain_reader", 0.97),  # 0.976 on 125 development turns, with our authors' instructions only
-    ("chats", "second_reader", 0.98),  # 0.986 on 140 held-out turns
+    ("chats", "second_reader", 0.98),  # 0.984 on 309 held-out turns (140 of valid, 169 of train)
 ])
 def test_other_readers_agree_on_upset_or_not_for_most_turns(labels: str, reader: str, at_least: float) -> None:
     pairs = [(a, b) for label in (LABELS if labels == "tweets" else CHAT_LABELS).values() if reader in label
@@ -80,14 +84,21 @@ def test_real_tweets_read_better_than_bare_vader(tmp_path: Path, part: str) -> N
     assert report.mood_sign_accuracy(1) > report.mood_sign_accuracy(2) + 0.05
 
 
+@pytest.fixture(scope="module")
+def chats(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("chats")
+    realtext.main([str(out), "--chats", str(CHAT_SOURCE)])
+    return out
+
+
 @pytest.mark.skipif(not (CHAT_SOURCE / "valid").is_dir(),
                     reason="set CS_REALCHAT_SOURCE to a checkout of github.com/WMT-Chat-task/chat-task-2024-data")
 @pytest.mark.parametrize("part", list(CHAT_FLOORS))
-def test_real_support_chats_read_at_least_as_well_as_bare_vader(tmp_path: Path, part: str) -> None:
-    """Real chats of a support platform, the customer side translated into English."""
-    realtext.main([str(tmp_path), "--chats", str(CHAT_SOURCE)])
-    report = evaluate(load_phrasebook(), load_labelled(sorted((tmp_path / f"real-chat-{part}").glob("*.jsonl"))))
+def test_real_support_chats_read_better_than_bare_vader(chats: Path, part: str) -> None:
+    """Real chats of a support platform, the customer side translated into English (by a
+    professional, or by machine in real-chat-mt)."""
+    report = evaluate(load_phrasebook(), load_labelled(sorted((chats / part).glob("*.jsonl"))))
     mood, calm_with_negative = CHAT_FLOORS[part]
-    assert report.mood_sign_accuracy(1) >= mood, f"real-chat-{part} mood {report.mood_sign_accuracy(1):.3f}"
-    assert report.mood_sign_accuracy(1) >= report.mood_sign_accuracy(2)
+    assert report.mood_sign_accuracy(1) >= mood, f"{part} mood {report.mood_sign_accuracy(1):.3f}"
+    assert report.mood_sign_accuracy(1) > report.mood_sign_accuracy(2) + 0.02
     assert len(report.calm_with_negative) <= calm_with_negative
