@@ -266,7 +266,12 @@ class CueLibrary:
     masked_data: tuple[re.Pattern[str], ...] = ()
 
     def __post_init__(self) -> None:
-        self._masked = re.compile("|".join(f"(?:{p.pattern})" for p in self.masked_data)) if self.masked_data else None
+        self._masked: tuple[re.Pattern[str], ...] = ()
+        if self.masked_data:
+            try:  # one pass for all of them
+                self._masked = (re.compile("|".join(f"(?:{p.pattern})" for p in self.masked_data)),)
+            except re.error:  # one with flags of its own ("(?i)...") cannot join the others
+                self._masked = self.masked_data
         self._by_role = {
             role: tuple(c for c in self.cues.values() if c.role in (role, "any"))
             for role in ("customer", "agent")
@@ -290,7 +295,9 @@ class CueLibrary:
         """Every cue of `role` found in `text`, in library order, each with its quote."""
         lowered = normalise(text)
         original = straighten(text)
-        cased = self._masked.sub(_lower, original) if self._masked is not None else original
+        cased = original
+        for masked in self._masked:
+            cased = masked.sub(_lower, cased)
         words = count_words(lowered)
         spans = self._phrases[role].spans(lowered, tokens(lowered))
         candidates: dict[str, list[re.Pattern[str]]] = {}
