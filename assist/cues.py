@@ -269,8 +269,8 @@ class CueLibrary:
         self._masked: tuple[re.Pattern[str], ...] = ()
         if self.masked_data:
             try:  # one pass for all of them
-                self._masked = (re.compile("|".join(f"(?:{p.pattern})" for p in self.masked_data)),)
-            except re.error:  # one with flags of its own ("(?i)...") cannot join the others
+                self._masked = (re.compile("|".join(as_group(p) for p in self.masked_data)),)
+            except re.error:  # the same group name in two of them: each runs on its own
                 self._masked = self.masked_data
         self._by_role = {
             role: tuple(c for c in self.cues.values() if c.role in (role, "any"))
@@ -351,11 +351,29 @@ def _compile_each(file: str, node: Any, key: str, sources: list[str], issues: li
     return good
 
 
+_LEADING_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+
+
+def as_group(pattern: re.Pattern[str]) -> str:
+    """`pattern` as a group to join with others: flags at its start ("(?i)...") become the
+    group's own ("(?i:...)"), since Python allows global flags only at the start of the whole."""
+    lead = _LEADING_FLAGS.match(pattern.pattern)
+    return f"(?{lead.group(1)}:{pattern.pattern[lead.end():]})" if lead else f"(?:{pattern.pattern})"
+
+
 def _compile(file: str, node: Any, key: str, sources: list[str], issues: list[Issue], *,
              what: str) -> re.Pattern[str] | None:
-    """One alternation of `sources` (for `unless`); each bad regex is reported at its own line."""
+    """One alternation of `sources` (for `unless`); each bad regex is reported at its own line.
+    Flags at the start of one ("(?i)...") become flags of its own group in the alternation."""
     good = _compile_each(file, node, key, sources, issues, what=what)
-    return re.compile("|".join(f"(?:{p.pattern})" for p in good)) if good else None
+    if not good:
+        return None
+    try:
+        return re.compile("|".join(as_group(p) for p in good))
+    except re.error as exc:  # the same group name in two of them
+        issues.append(Issue(where(file, node, key), f"{what}: {key} cannot be joined into one expression: "
+                                                    f"{exc.msg}"))
+        return None
 
 
 EXPANSION_LIMIT = 400
@@ -415,8 +433,18 @@ def expand(pattern: re.Pattern[str]) -> list[str] | None:
 def _aside_regex(phrases: Iterable[str], patterns: Iterable[re.Pattern[str]] = ()) -> re.Pattern[str]:
     """All of a cue's phrases (longest first) and patterns as one case-insensitive regex."""
     ordered = sorted((p for p in phrases if p.strip()), key=len, reverse=True)
-    parts = [phrase_to_regex(p) for p in ordered] + [f"(?:{p.pattern})" for p in patterns]
+    parts = [phrase_to_regex(p) for p in ordered] + [as_group(p) for p in patterns]
     return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _aside_or_issue(file: str, node: Any, what: str, phrases: list[str], patterns: list[re.Pattern[str]],
+                    issues: list[Issue]) -> re.Pattern[str] | None:
+    try:
+        return _aside_regex(phrases, patterns)
+    except re.error as exc:  # the same group name in two of them
+        issues.append(Issue(where(file, node, "patterns"), f"{what}: its phrases and patterns cannot be "
+                                                           f"set aside as one expression: {exc.msg}"))
+        return None
 
 
 def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | None:
@@ -458,7 +486,7 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
             flip_positive=bool(sv.get("flip_positive", False)),
             if_base_below=sv.get("if_base_below"), if_base_above=sv.get("if_base_above"),
             unless_cues=frozenset(sv.get("unless_cues", ())),
-            set_aside=_aside_regex(indexed, compiled) if sv.get("set_aside") else None,
+            set_aside=_aside_or_issue(file, node, what, indexed, compiled, issues) if sv.get("set_aside") else None,
             set_aside_when=str(sv.get("set_aside") or ""))
         if sv.get("set_aside") and not (values["phrases"] or values["patterns"]):
             issues.append(Issue(value_where(file, node, "sentiment"),

@@ -117,3 +117,30 @@ def test_all_errors_are_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(RuleFileError) as caught:
         load_phrasebook(bad)
     assert len(caught.value.issues) >= 4  # missing text, bad severity, two missing examples, unknown cue
+
+
+def test_flags_at_the_start_of_an_unless_pattern_stay_its_own(tmp_path: Path) -> None:
+    """A cue's unless patterns are joined into one expression; "(?i)" at the start of one
+    applies to that one only (Python refuses global flags inside a joined expression)."""
+    book = tmp_path / "growl.yaml"
+    book.write_text(
+        "cues:\n"
+        "  growl:\n"
+        "    role: customer\n"
+        "    about: A written growl.\n"
+        "    patterns: ['\\bgrr+\\b']\n"
+        "    unless: ['(?i)\\bgrr+eat\\b', '(?a)\\bok\\b']\n"
+        "    examples: {match: ['grrr'], no_match: ['grrreat', 'ok grrr']}\n"
+        "entries:\n"
+        "  - id: growl-back\n"
+        "    on: customer\n"
+        "    when: \"'growl' in cues\"\n"
+        "    text: Ask what is wrong.\n"
+        "    severity: info\n"
+        "    examples:\n"
+        "      fire: [[customer: grrr]]\n"
+        "      silent: [[customer: grrreat]]\n")
+    loaded = load_phrasebook(book)
+    assert [i for i in loaded.cues.check_examples() if "growl" in str(i)] == []
+    assert "growl" in {m.cue for m in loaded.cues.detect("grrr. ok", "customer")}  # another sentence
+    assert "growl" not in {m.cue for m in loaded.cues.detect("Ok grrr", "customer")}
