@@ -113,15 +113,13 @@ class Cue:
 
     def find(self, original: str, lowered: str, words: int,
              phrase_spans: Iterable[tuple[int, int]], patterns: Iterable[re.Pattern[str]],
-             cased: str | None = None) -> CueMatch | None:
+             cased: str) -> CueMatch | None:
         """The first quote of this cue in a turn, or None.
 
         `phrase_spans` are where this cue's phrases occur and `patterns` the ones worth
         running; `CueLibrary.detect` finds both for all cues at once. `cased` is the text
-        case-sensitive patterns and the capitals gate see (masked data in lower case);
-        by default the original.
+        case-sensitive patterns and the capitals gate see (masked data in lower case).
         """
-        cased = original if cased is None else cased
         if self.max_words is not None and words > self.max_words:
             return None
         if self.min_words is not None and words < self.min_words:
@@ -368,11 +366,18 @@ def _compile(file: str, node: Any, key: str, sources: list[str], issues: list[Is
     good = _compile_each(file, node, key, sources, issues, what=what)
     if not good:
         return None
+    return _joined([as_group(p) for p in good], 0, issues, where(file, node, key),
+                   f"{what}: {key} cannot be joined into one expression")
+
+
+def _joined(parts: list[str], flags: int, issues: list[Issue], spot: Location,
+            problem: str) -> re.Pattern[str] | None:
+    """`parts` as one alternation; when they cannot be joined (the same group name in two of
+    them), an issue at `spot` saying `problem` and why, and None."""
     try:
-        return re.compile("|".join(as_group(p) for p in good))
-    except re.error as exc:  # the same group name in two of them
-        issues.append(Issue(where(file, node, key), f"{what}: {key} cannot be joined into one expression: "
-                                                    f"{exc.msg}"))
+        return re.compile("|".join(parts), flags)
+    except re.error as exc:
+        issues.append(Issue(spot, f"{problem}: {exc.msg}"))
         return None
 
 
@@ -430,21 +435,13 @@ def expand(pattern: re.Pattern[str]) -> list[str] | None:
     return seq(tree[1:-1])
 
 
-def _aside_regex(phrases: Iterable[str], patterns: Iterable[re.Pattern[str]] = ()) -> re.Pattern[str]:
+def _aside_regex(file: str, node: Any, what: str, phrases: Iterable[str], patterns: Iterable[re.Pattern[str]],
+                 issues: list[Issue]) -> re.Pattern[str] | None:
     """All of a cue's phrases (longest first) and patterns as one case-insensitive regex."""
     ordered = sorted((p for p in phrases if p.strip()), key=len, reverse=True)
     parts = [phrase_to_regex(p) for p in ordered] + [as_group(p) for p in patterns]
-    return re.compile("|".join(parts), re.IGNORECASE)
-
-
-def _aside_or_issue(file: str, node: Any, what: str, phrases: list[str], patterns: list[re.Pattern[str]],
-                    issues: list[Issue]) -> re.Pattern[str] | None:
-    try:
-        return _aside_regex(phrases, patterns)
-    except re.error as exc:  # the same group name in two of them
-        issues.append(Issue(where(file, node, "patterns"), f"{what}: its phrases and patterns cannot be "
-                                                           f"set aside as one expression: {exc.msg}"))
-        return None
+    return _joined(parts, re.IGNORECASE, issues, where(file, node, "patterns"),
+                   f"{what}: its phrases and patterns cannot be set aside as one expression")
 
 
 def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | None:
@@ -486,7 +483,7 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
             flip_positive=bool(sv.get("flip_positive", False)),
             if_base_below=sv.get("if_base_below"), if_base_above=sv.get("if_base_above"),
             unless_cues=frozenset(sv.get("unless_cues", ())),
-            set_aside=_aside_or_issue(file, node, what, indexed, compiled, issues) if sv.get("set_aside") else None,
+            set_aside=_aside_regex(file, node, what, indexed, compiled, issues) if sv.get("set_aside") else None,
             set_aside_when=str(sv.get("set_aside") or ""))
         if sv.get("set_aside") and not (values["phrases"] or values["patterns"]):
             issues.append(Issue(value_where(file, node, "sentiment"),

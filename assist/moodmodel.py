@@ -167,7 +167,7 @@ class MoodModel:
         first = FIRST in context
         if self.bar(score.value, first) >= 1.0:  # the reading stands (checked first: no features to build)
             return score
-        if any(a.cue not in self.learned_cues for a in score.adjustments if a.cue in cues):
+        if any(a.cue not in self.learned_cues for a in score.adjustments):
             return score  # a cue it never learned moved the score: its rule stands
         features = turn_features(text, cues, agent_cues, context)
         upset, p = self.upset_call(score.value, score.base, features)
