@@ -176,12 +176,12 @@ def support_chats(source: Path, machine: bool = False, part: str = "valid") -> d
     for language in CHAT_LANGUAGES:
         rows = _read_rows(source / part / f"en-{language}.csv")
         if machine:
-            translated = (source / part / f"en-{language}.baseline.txt").read_text(encoding="utf-8")
-            lines = translated.split("\n")[:len(rows)]
-            if len(lines) != len(rows):
-                raise SystemExit(f"en-{language}.baseline.txt: {len(lines)} lines for {len(rows)} rows")
-            for row, line in zip(rows, lines):
-                row["reference"] = line
+            baseline = (source / part / f"en-{language}.baseline.txt").read_text(encoding="utf-8")
+            translations = baseline.split("\n")[:len(rows)]
+            if len(translations) != len(rows):
+                raise SystemExit(f"en-{language}.baseline.txt: {len(translations)} lines for {len(rows)} rows")
+            for row, translation in zip(rows, translations):
+                row["reference"] = translation
         elsewhere: set[str] = set()
         if part != "valid":
             elsewhere = {row["doc_id"] for row in _read_rows(source / "valid" / f"en-{language}.csv")}
@@ -209,12 +209,13 @@ def write(out: Path, prefix: str, halves: dict[str, list[Chat]], labels: dict[st
         for n, (key, chat) in enumerate(items, 1):
             conversation = f"{prefix}-{part}-{n:03d}"
             label = labels.get(key)
-            if label is not None and len(label["moods"]) != sum(t["role"] == "customer" for t in chat):
+            customer_turns = sum(t["role"] == "customer" for t in chat)
+            if label is not None and len(label["moods"]) != customer_turns:
                 raise SystemExit(f"{key}: {len(label['moods'])} labels for a chat of a different length")
             lines = events(conversation, chat, label, channel)
             (folder / f"{conversation}.jsonl").write_text(
                 "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines))
-            turns += sum(t["role"] == "customer" for t in chat)
+            turns += customer_turns
         print(f"{folder}: {len(items)} chats, {turns} customer turns")
 
 

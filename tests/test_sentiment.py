@@ -179,9 +179,8 @@ def test_placeholders_for_masked_data_are_not_a_raised_voice(text: str) -> None:
 
 def test_a_raised_voice_beside_a_placeholder_still_counts() -> None:
     record = turn("I sent the photos to #EMAIL# THREE times and nobody answered")
-    assert "caps-emphasis" in record["cues"]
-    assert record["evidence"]["cues"][[c["cue"] for c in record["evidence"]["cues"]].index("caps-emphasis")][
-        "quote"] == "THREE"
+    quotes = {c["cue"]: c["quote"] for c in record["evidence"]["cues"]}
+    assert quotes.get("caps-emphasis") == "THREE"
 
 
 def test_a_team_cue_file_can_add_placeholders_and_a_bad_one_is_refused_with_its_line(tmp_path: Path) -> None:
