@@ -55,7 +55,8 @@ HERE = Path(__file__).resolve().parent
 LABELS = HERE / "realtext-labels.json"
 CHAT_LABELS = HERE / "realchat-labels.json"
 CHAT_LANGUAGES = ("de", "fr", "pt", "nl", "ko")
-CHATS_PER_LANGUAGE = {"valid": 10, "train": 16}
+# the chats taken from each language's file, by rank of the chat id's hash
+CHAT_POOLS = {"valid": slice(0, 10), "train": slice(0, 16), "train2": slice(16, 32)}
 THREADS = ("twcs-AmazonHelp-preprocessed-183", "twcs-AppleSupport-preprocessed-116",
            "twcs-SpotifyCares-preprocessed-56")
 SINGLES = ("twcs-AmazonHelp-200-inbound", "twcs-AppleSupport-200-inbound", "twcs-SpotifyCares-200-inbound")
@@ -167,12 +168,13 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def support_chats(source: Path, machine: bool = False, part: str = "valid") -> dict[str, list[Chat]]:
+def support_chats(source: Path, machine: bool = False, pool: str = "valid") -> dict[str, list[Chat]]:
     """The real support chats of each half (`--chats`), in a fixed order: from each language's
-    `valid` file, or with `part="train"` from its `train` file (chats not also in `valid`).
-    With `machine`, the customer's lines in the task's machine translation (only `valid` has
-    one) instead of the professional one."""
+    `valid` file, or with `pool="train"` (the first sixteen) or `"train2"` (the next sixteen)
+    from its `train` file (chats not also in `valid`). With `machine`, the customer's lines in
+    the task's machine translation (only `valid` has one) instead of the professional one."""
     out: dict[str, list[Chat]] = {"dev": [], "held": []}
+    part = "valid" if pool == "valid" else "train"
     for language in CHAT_LANGUAGES:
         rows = _read_rows(source / part / f"en-{language}.csv")
         if machine:
@@ -190,7 +192,7 @@ def support_chats(source: Path, machine: bool = False, part: str = "valid") -> d
             by_doc.setdefault(row["doc_id"], []).append(row)
         ranked = sorted((hashlib.sha256(doc.encode()).hexdigest(), doc) for doc, lines in by_doc.items()
                         if 6 <= len(lines) <= 60 and doc not in elsewhere)
-        for _, doc in ranked[:CHATS_PER_LANGUAGE[part]]:
+        for _, doc in ranked[CHAT_POOLS[pool]]:
             turns = []
             for n, row in enumerate(by_doc[doc], 1):
                 text = (row["reference"] if row["sender"] == "customer" else row["source"]).strip()
@@ -233,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         labels = json.loads(CHAT_LABELS.read_text())
         write(args.out, "real-chat", support_chats(args.chats), labels, "chat")
         write(args.out, "real-chat-mt", support_chats(args.chats, machine=True), labels, "chat")
-        write(args.out, "real-chat2", support_chats(args.chats, part="train"), labels, "chat")
+        write(args.out, "real-chat2", support_chats(args.chats, pool="train"), labels, "chat")
+        write(args.out, "real-chat3", support_chats(args.chats, pool="train2"), labels, "chat")
     return 0
 
 
