@@ -55,8 +55,8 @@ HERE = Path(__file__).resolve().parent
 LABELS = HERE / "realtext-labels.json"
 CHAT_LABELS = HERE / "realchat-labels.json"
 CHAT_LANGUAGES = ("de", "fr", "pt", "nl", "ko")
-# the chats taken from each language's file, by rank of the chat id's hash
-CHAT_POOLS = {"valid": slice(0, 10), "train": slice(0, 16), "train2": slice(16, 32)}
+# each pool: the task's file it takes its chats from, and which of them by rank of the chat id's hash
+CHAT_POOLS = {"valid": ("valid", slice(0, 10)), "train": ("train", slice(0, 16)), "train2": ("train", slice(16, 32))}
 THREADS = ("twcs-AmazonHelp-preprocessed-183", "twcs-AppleSupport-preprocessed-116",
            "twcs-SpotifyCares-preprocessed-56")
 SINGLES = ("twcs-AmazonHelp-200-inbound", "twcs-AppleSupport-200-inbound", "twcs-SpotifyCares-200-inbound")
@@ -174,7 +174,7 @@ def support_chats(source: Path, machine: bool = False, pool: str = "valid") -> d
     from its `train` file (chats not also in `valid`). With `machine`, the customer's lines in
     the task's machine translation (only `valid` has one) instead of the professional one."""
     out: dict[str, list[Chat]] = {"dev": [], "held": []}
-    part = "valid" if pool == "valid" else "train"
+    part, ranks = CHAT_POOLS[pool]
     for language in CHAT_LANGUAGES:
         rows = _read_rows(source / part / f"en-{language}.csv")
         if machine:
@@ -192,7 +192,7 @@ def support_chats(source: Path, machine: bool = False, pool: str = "valid") -> d
             by_doc.setdefault(row["doc_id"], []).append(row)
         ranked = sorted((hashlib.sha256(doc.encode()).hexdigest(), doc) for doc, lines in by_doc.items()
                         if 6 <= len(lines) <= 60 and doc not in elsewhere)
-        for _, doc in ranked[CHAT_POOLS[pool]]:
+        for _, doc in ranked[ranks]:
             turns = []
             for n, row in enumerate(by_doc[doc], 1):
                 text = (row["reference"] if row["sender"] == "customer" else row["source"]).strip()
