@@ -177,3 +177,23 @@ def test_a_filter_re2_cannot_compile_is_split_and_a_refused_pattern_is_run_once(
     assert pset.always == [1]
     assert len(pset._filters) > 1  # noqa: SLF001
     assert pset.candidates("late again, refund twice") == [0, 1, 2, 4, 5]
+
+
+def test_patterns_without_atoms_are_checked_in_one_set_not_on_every_turn() -> None:
+    # "!{2,}" and "^\W*k\W*$" have no literal of three characters for a filter to look for: they used to
+    # pass every filter and be run by RE2 on every turn; now one RE2 set says which of them match
+    patterns = [re.compile(r"refund"), re.compile(r"!{2,}"), re.compile(r"^\W*k\W*$"), re.compile(r"again")]
+    pset = PatternSet(patterns)
+    assert pset._bare is not None and pset._bare[1] == [1, 2]  # noqa: SLF001
+    assert sorted(i for _, index in pset._filters for i in index.values()) == [0, 3]  # noqa: SLF001
+    assert pset.candidates("nothing here") == []
+    assert pset.candidates("refund!!") == [0, 1]
+    assert pset.candidates(" k ") == [2]
+    assert pset.candidates("again and again!!") == [1, 3]
+
+
+def test_a_text_the_set_gives_up_on_runs_every_pattern_of_the_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    pset = PatternSet([re.compile(r"refund"), re.compile(r"!{2,}"), re.compile(r"\?{2,}")])
+    # RE2 reports nothing at all, not even the pattern that matches every text, when its DFA runs out of room
+    monkeypatch.setattr(re2.Set, "Match", lambda self, text: None)
+    assert pset.candidates("my refund") == [0, 1, 2]
