@@ -28,6 +28,7 @@ effect is kept as an `Adjustment` with the cue and the quote that caused it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -75,11 +76,19 @@ class Score:
                 "adjustments": [a.to_json() for a in self.adjustments]}
 
 
+@cache
+def _analyser() -> SentimentIntensityAnalyzer:
+    """VADER's analyser, one a process. Building one reads its lexicon files (about 6 ms, as
+    much as fifteen turns cost) and scoring only reads them, so every engine shares it:
+    `assist eval` and `assist backtest` start an engine a conversation."""
+    return SentimentIntensityAnalyzer()
+
+
 class VaderBase:
     """The narrow seam over vaderSentiment: one analyser, reused; compound score only."""
 
     def __init__(self) -> None:
-        self._analyser = SentimentIntensityAnalyzer()
+        self._analyser = _analyser()
 
     def compound(self, text: str) -> float:
         return float(self._analyser.polarity_scores(text)["compound"])
