@@ -7,9 +7,12 @@
    alternating rounds so both see the same machine noise. Target <= 1.5x.
 2. Replay of a generated file of >= 100k events (labelled chats cloned and
    interleaved): events/s, and its ratio to bare VADER scoring the same messages.
-3. Engine memory per open conversation: tracemalloc over N open conversations that
+3. Long messages (a pasted email, up to the contract's 16 KB): `engine.feed` against bare VADER
+   on texts of 1 to 16 KB made of labelled turns, and on a run-on text with no end mark, the
+   shape that once made a cue pattern backtrack for seconds. Median of five texts a size.
+4. Engine memory per open conversation: tracemalloc over N open conversations that
    have each had a typical chat so far. Target <= 20 KB.
-4. Process memory (RSS, Linux): after loading the phrasebook, and after all of the
+5. Process memory (RSS, Linux): after loading the phrasebook, and after all of the
    above. It includes what tracemalloc cannot see: RE2's automata and their DFA caches
    (assist/prefilter.py), which belong to the process, not to a conversation.
 """
@@ -125,6 +128,37 @@ def big_replay(book: Any, chats: list[list[dict[str, Any]]], target_events: int)
             "ratio": (t2 - t1) / (t1 - t0)}
 
 
+LONG_SIZES = (1000, 2000, 4000, 8000, 16000)  # characters; the contract's limit is 16 KiB of UTF-8
+
+
+def long_messages(book: Any, chats: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Milliseconds a long customer message costs: bare VADER and `engine.feed`, five texts a size."""
+    texts = [e["text"] for c in chats for e in c if e.get("type") == "message" and e["role"] == "customer"]
+    vader = SentimentIntensityAnalyzer()
+    rows = []
+    for shape in ("prose", "run-on"):
+        for size in LONG_SIZES:
+            rng = random.Random(size)
+            vader_ms, engine_ms = [], []
+            for k in range(5):
+                text = ""
+                while len(text) < size:
+                    turn = rng.choice(texts)
+                    text += (turn if shape == "prose" else "".join(ch for ch in turn if ch not in ".!?")) + " "
+                text = text[:size - 40] + (". why is this still not fixed ?!" if shape == "run-on" else "")
+                t0 = time.perf_counter()
+                vader.polarity_scores(text)
+                t1 = time.perf_counter()
+                Engine(book).feed({"conversation": f"long-{k}", "type": "message", "ts": 0.0, "role": "customer",
+                                   "text": text})
+                t2 = time.perf_counter()
+                vader_ms.append((t1 - t0) * 1000)
+                engine_ms.append((t2 - t1) * 1000)
+            v, e = statistics.median(vader_ms), statistics.median(engine_ms)
+            rows.append({"shape": shape, "chars": size, "vader_ms": v, "engine_ms": e, "ratio": e / v})
+    return rows
+
+
 def memory(book: Any, chats: list[list[dict[str, Any]]], conversations: int) -> dict[str, Any]:
     engine = Engine(book)
     # warm caches (regex, jinja) before measuring
@@ -163,6 +197,7 @@ def main() -> None:
     result: dict[str, Any] = {"per_message": per_message(book, chats, args.rounds)}
     rss_scored = rss_mb()  # the DFA caches have seen every labelled turn `rounds` times
     result["replay"] = big_replay(book, chats, args.events)
+    result["long"] = long_messages(book, chats)
     result["memory"] = memory(book, chats, args.conversations)
     result["process"] = {"rss_start_mb": rss_start, "rss_loaded_mb": rss_loaded, "rss_scored_mb": rss_scored,
                          "rss_end_mb": rss_mb()}
@@ -177,6 +212,10 @@ def main() -> None:
     print(f"replay of {rp['events']:,} events ({rp['conversations']:,} conversations, {rp['messages']:,} messages)")
     print(f"  {rp['events_per_s']:,.0f} events/s; {rp['replay_s']:.1f} s vs bare VADER on the same messages "
           f"{rp['vader_s']:.1f} s = {rp['ratio']:.2f} x")
+    print("long messages (median of five a size; ms)      bare VADER   engine.feed   ratio")
+    for row in result["long"]:
+        print(f"  {row['shape']:6s} {row['chars']:6,d} characters            {row['vader_ms']:9.1f}   "
+              f"{row['engine_ms']:11.1f}   {row['ratio']:5.2f} x")
     print(f"memory: {mem['bytes_per_conversation'] / 1024:.1f} KB per open conversation "
           f"({mem['conversations']:,} open; target <= 20 KB)")
     proc = result["process"]

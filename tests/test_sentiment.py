@@ -11,7 +11,7 @@ import pytest
 from assist import load_phrasebook
 from assist.engine import Engine
 from assist.errors import RuleFileError
-from assist.sentiment import VaderBase
+from assist.sentiment import VADER_ALPHA, WINDOW_WORDS, VaderBase, windows
 
 from .conftest import ROOT
 
@@ -198,3 +198,47 @@ def test_a_team_cue_file_can_add_placeholders_and_a_bad_one_is_refused_with_its_
         load_phrasebook(book)
     assert str(err.value).startswith(f"{book / 'cues' / 'ours.yaml'}:2:5: cue file: masked_data[0] is not a valid "
                                      "regular expression")
+
+
+def test_a_turn_of_ordinary_length_gets_vaders_own_score() -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    bare = SentimentIntensityAnalyzer()
+    text = " ".join(["The parcel never came and nobody answers, this is really bad."] * 13)  # 143 words
+    assert len(text.split()) <= WINDOW_WORDS
+    assert VaderBase().compound(text) == bare.polarity_scores(text)["compound"]
+
+
+def test_a_long_turn_is_read_in_pieces_of_whole_sentences() -> None:
+    sentences = [f"Sentence {i} has exactly seven words here." for i in range(60)]  # 420 words
+    text = " ".join(sentences)
+    pieces = windows(text)
+    assert all(len(p.split()) <= WINDOW_WORDS for p in pieces)
+    assert " ".join(pieces).split() == text.split()  # every word, in order
+    assert all(p.endswith(".") for p in pieces)  # cut between sentences, not inside one
+    run_on = "word " * 400  # one sentence longer than a piece is cut between words
+    assert [len(p.split()) for p in windows(run_on)] == [150, 150, 100]
+    assert windows("Short turn. Two sentences.") == ["Short turn. Two sentences."]
+
+
+def test_the_pieces_of_a_long_turn_add_up_as_vader_adds_up_a_turn() -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    bare = SentimentIntensityAnalyzer()
+    angry = "I am very angry, the refund never came and nobody helps me at all."  # 15 words, negative
+    text = " ".join([angry] * 40)  # 600 words: four pieces of 150
+    one = bare.polarity_scores(" ".join([angry] * 10))["compound"]
+    total = 4 * one * (VADER_ALPHA / (1 - one * one)) ** 0.5  # each piece's compound turned back into its sum
+    assert VaderBase().compound(text) == round(total / (total * total + VADER_ALPHA) ** 0.5, 4)
+    assert VaderBase().compound(text) < -0.9
+
+
+@pytest.mark.timeout(2)  # a guard against catastrophic backtracking, not a speed figure (bench/analysis.py)
+def test_a_long_run_on_message_is_read_in_linear_time() -> None:
+    # a 13 KB sentence with no end mark, then a burst: punct-burst's "?!" pattern used to try the
+    # run-on sentence again from every word (4.3 s here, 5.7 s for 15 KB; now 0.05 s)
+    text = "and the parcel " * 900 + ". why is this still not fixed ?!"
+    assert len(text.encode()) <= 16 * 1024  # within the contract's limit
+    record = turn(text)
+    assert "punct-burst" in record["cues"]
+    assert record["mood"] == "upset"
