@@ -183,7 +183,7 @@ class MoodModel:
             effect += (", sure enough to overrule a strong reading" if first or self.sure_beyond_reach_later is None
                        else ", overruling a strong reading in the light of the chat so far")
         adjustment = Adjustment("mood-model", quote, effect, score.value, new)
-        return Score(new, score.base, (*score.adjustments, adjustment))
+        return Score(new, score.base, (*score.adjustments, adjustment), score.pieces)
 
 
 def _readable(feature: str) -> str:

@@ -71,14 +71,18 @@ class Score:
     value: float
     base: float
     adjustments: tuple[Adjustment, ...]
+    pieces: int = 1  # how many pieces VADER read a long turn in (VaderBase); 1 for a turn of ordinary length
 
     @property
     def mood(self) -> str:
         return mood_of(self.value)
 
     def to_json(self) -> dict[str, Any]:
-        return {"base": round(self.base, 4), "value": round(self.value, 4),
-                "adjustments": [a.to_json() for a in self.adjustments]}
+        out = {"base": round(self.base, 4), "value": round(self.value, 4),
+               "adjustments": [a.to_json() for a in self.adjustments]}
+        if self.pieces > 1:
+            out["base_pieces"] = self.pieces
+        return out
 
 
 @cache
@@ -107,10 +111,14 @@ class VaderBase:
         self._analyser = _analyser()
 
     def compound(self, text: str) -> float:
+        return self.read(text)[0]
+
+    def read(self, text: str) -> tuple[float, int]:
+        """The compound score of `text`, and how many pieces VADER read it in."""
         if len(text) < 2 * WINDOW_WORDS or len(pieces := windows(text)) == 1:
-            return float(self._analyser.polarity_scores(text)["compound"])
+            return float(self._analyser.polarity_scores(text)["compound"]), 1
         total = math.fsum(_vader_sum(self._analyser.polarity_scores(p)["compound"]) for p in pieces)
-        return round(total / math.sqrt(total * total + VADER_ALPHA), 4)
+        return round(total / math.sqrt(total * total + VADER_ALPHA), 4), len(pieces)
 
 
 def windows(text: str, size: int = WINDOW_WORDS) -> list[str]:
@@ -153,7 +161,7 @@ class SentimentScorer:
         self._base = base or VaderBase()
 
     def score(self, text: str, matches: tuple[CueMatch, ...]) -> Score:
-        raw = self._base.compound(text)
+        raw, pieces = self._base.read(text)
         present = {m.cue for m in matches}
         found = [(m, e) for m in matches if (e := self._effect(m.cue)) is not None]
         adjustments: list[Adjustment] = []
@@ -171,7 +179,7 @@ class SentimentScorer:
                 continue
             effects.append((m, e))
         if not effects and not adjustments:
-            return Score(raw, raw, ())
+            return Score(raw, raw, (), pieces)
         value = base
 
         def apply(m: CueMatch, label: str, new: float) -> None:
@@ -193,7 +201,7 @@ class SentimentScorer:
         for m, e in effects:
             if e.at_most is not None and value > e.at_most:
                 apply(m, f"at most {e.at_most:g}", e.at_most)
-        return Score(value, raw, tuple(adjustments))
+        return Score(value, raw, tuple(adjustments), pieces)
 
     def _effect(self, cue_id: str) -> SentimentEffect | None:
         cue = self._cues.cues.get(cue_id)

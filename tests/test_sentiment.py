@@ -231,6 +231,10 @@ def test_the_pieces_of_a_long_turn_add_up_as_vader_adds_up_a_turn() -> None:
     total = 4 * one * (VADER_ALPHA / (1 - one * one)) ** 0.5  # each piece's compound turned back into its sum
     assert VaderBase().compound(text) == round(total / (total * total + VADER_ALPHA) ** 0.5, 4)
     assert VaderBase().compound(text) < -0.9
+    # the turn's evidence says so, and only for a long turn
+    evidence = turn(text)["evidence"]
+    assert evidence["base"] == VaderBase().compound(text) and evidence["base_pieces"] == 4
+    assert "base_pieces" not in turn(" ".join([angry] * 10))["evidence"]
 
 
 @pytest.mark.timeout(2)  # a guard against catastrophic backtracking, not a speed figure (bench/analysis.py)
