@@ -143,8 +143,8 @@ def windows(text: str, size: int = WINDOW_WORDS) -> list[str]:
 
 
 def _vader_sum(compound: float) -> float:
-    """The sum of valences behind a VADER compound score (its normalisation undone; a
-    compound rounded to +-1 counts as the largest sum that still rounds below it)."""
+    """The sum of valences behind a VADER compound score: its normalisation undone. VADER
+    rounds to four places, so a compound of +-1 is taken as +-0.9999 (a sum of about 274)."""
     c = max(-0.9999, min(0.9999, compound))
     return c * math.sqrt(VADER_ALPHA / (1.0 - c * c))
 

@@ -145,7 +145,8 @@ def long_messages(book: Any, chats: list[list[dict[str, Any]]]) -> list[dict[str
                 while len(text) < size:
                     turn = rng.choice(texts)
                     text += (turn if shape == "prose" else "".join(ch for ch in turn if ch not in ".!?")) + " "
-                text = text[:size - 40] + (". why is this still not fixed ?!" if shape == "run-on" else "")
+                tail = ". why is this still not fixed ?!" if shape == "run-on" else ""
+                text = text[:size - len(tail)] + tail
                 t0 = time.perf_counter()
                 vader.polarity_scores(text)
                 t1 = time.perf_counter()
