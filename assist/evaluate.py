@@ -228,7 +228,7 @@ def _score(item: Labelled, records: list[dict[str, Any]], vader: VaderBase) -> C
         if event.get("type") == "message" and event.get("role") == "customer" and "mood_label" in event:
             turn = by_index.get(index)
             if turn is not None:
-                bare = mood_of(vader.compound(event["text"]))
+                bare = mood_of(vader.whole(event["text"]))
                 result.moods.append((event["mood_label"], turn["mood"], bare, event["text"]))
         index += 1
     return result
@@ -279,7 +279,7 @@ def ground_truth(phrasebook: Phrasebook, path: Path, vader: VaderBase | None = N
             continue
         ratings.append(float(parts[1]))
         ours.append(turn["sentiment"])
-        bare.append(vader.compound(text))
+        bare.append(vader.whole(text))
     return GroundTruth(path.stem, len(ratings), pearson(ours, ratings), pearson(bare, ratings))
 
 

@@ -113,11 +113,16 @@ class VaderBase:
     def compound(self, text: str) -> float:
         return self.read(text)[0]
 
+    def whole(self, text: str) -> float:
+        """VADER's own compound score of the whole of `text`, however long: bare VADER, the
+        baseline `assist eval` sets beside ours."""
+        return float(self._analyser.polarity_scores(text)["compound"])
+
     def read(self, text: str) -> tuple[float, int]:
         """The compound score of `text`, and how many pieces VADER read it in."""
         if len(text) < 2 * WINDOW_WORDS or len(pieces := windows(text)) == 1:
-            return float(self._analyser.polarity_scores(text)["compound"]), 1
-        total = math.fsum(_vader_sum(self._analyser.polarity_scores(p)["compound"]) for p in pieces)
+            return self.whole(text), 1
+        total = math.fsum(_vader_sum(self.whole(p)) for p in pieces)
         return round(total / math.sqrt(total * total + VADER_ALPHA), 4), len(pieces)
 
 

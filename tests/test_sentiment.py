@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from assist import load_phrasebook
 from assist.engine import Engine
@@ -16,6 +17,7 @@ from assist.sentiment import VADER_ALPHA, WINDOW_WORDS, VaderBase, windows
 from .conftest import ROOT
 
 BOOK = load_phrasebook()
+VADER = SentimentIntensityAnalyzer()  # bare VADER, as the baseline
 
 
 def turn(text: str, role: str = "customer", before: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
@@ -201,12 +203,9 @@ def test_a_team_cue_file_can_add_placeholders_and_a_bad_one_is_refused_with_its_
 
 
 def test_a_turn_of_ordinary_length_gets_vaders_own_score() -> None:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    bare = SentimentIntensityAnalyzer()
     text = " ".join(["The parcel never came and nobody answers, this is really bad."] * 13)  # 143 words
     assert len(text.split()) <= WINDOW_WORDS
-    assert VaderBase().compound(text) == bare.polarity_scores(text)["compound"]
+    assert VaderBase().compound(text) == VADER.polarity_scores(text)["compound"]
 
 
 def test_a_long_turn_is_read_in_pieces_of_whole_sentences() -> None:
@@ -222,12 +221,9 @@ def test_a_long_turn_is_read_in_pieces_of_whole_sentences() -> None:
 
 
 def test_the_pieces_of_a_long_turn_add_up_as_vader_adds_up_a_turn() -> None:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    bare = SentimentIntensityAnalyzer()
     angry = "I am very angry, the refund never came and nobody helps me at all."  # 15 words, negative
     text = " ".join([angry] * 40)  # 600 words: four pieces of 150
-    one = bare.polarity_scores(" ".join([angry] * 10))["compound"]
+    one = VADER.polarity_scores(" ".join([angry] * 10))["compound"]
     total = 4 * one * (VADER_ALPHA / (1 - one * one)) ** 0.5  # each piece's compound turned back into its sum
     assert VaderBase().compound(text) == round(total / (total * total + VADER_ALPHA) ** 0.5, 4)
     assert VaderBase().compound(text) < -0.9
@@ -235,6 +231,8 @@ def test_the_pieces_of_a_long_turn_add_up_as_vader_adds_up_a_turn() -> None:
     evidence = turn(text)["evidence"]
     assert evidence["base"] == VaderBase().compound(text) and evidence["base_pieces"] == 4
     assert "base_pieces" not in turn(" ".join([angry] * 10))["evidence"]
+    # bare VADER, the baseline `assist eval` shows beside ours, is VADER's score of the whole text
+    assert VaderBase().whole(text) == VADER.polarity_scores(text)["compound"]
 
 
 @pytest.mark.timeout(2)  # a guard against catastrophic backtracking, not a speed figure (bench/analysis.py)
