@@ -14,7 +14,10 @@ lowest are taken; a chat's customer lines are the English translation, its agent
 agent's own. The same chats are written twice: under `real-chat-*` with the professional
 translation (`reference`), under `real-chat-mt-*` with the task's machine translation
 (`valid/en-XX.baseline.txt`, one line for each row of the csv), the English an integrator
-gets from a translating console. The data is CC BY-NC 4.0: the repository keeps only our
+gets from a translating console. `real-chat2-*` and `real-chat3-*` take the first and the
+next sixteen chats a language of the `train` files (professional translation only; `train`
+has no machine translation), and `real-chat4-*` / `real-chat4-mt-*` the next six of each
+`valid` file (ranks 11-16), both ways. The data is CC BY-NC 4.0: the repository keeps only our
 labels (`realchat-labels.json`, by language and chat id).
 
 Real support tweets (`--tweets`): ERICSSON is a checkout of https://github.com/kechtel/ericsson
@@ -56,7 +59,8 @@ LABELS = HERE / "realtext-labels.json"
 CHAT_LABELS = HERE / "realchat-labels.json"
 CHAT_LANGUAGES = ("de", "fr", "pt", "nl", "ko")
 # each pool: the task's file it takes its chats from, and which of them by rank of the chat id's hash
-CHAT_POOLS = {"valid": ("valid", slice(0, 10)), "train": ("train", slice(0, 16)), "train2": ("train", slice(16, 32))}
+CHAT_POOLS = {"valid": ("valid", slice(0, 10)), "valid2": ("valid", slice(10, 16)),
+              "train": ("train", slice(0, 16)), "train2": ("train", slice(16, 32))}
 THREADS = ("twcs-AmazonHelp-preprocessed-183", "twcs-AppleSupport-preprocessed-116",
            "twcs-SpotifyCares-preprocessed-56")
 SINGLES = ("twcs-AmazonHelp-200-inbound", "twcs-AppleSupport-200-inbound", "twcs-SpotifyCares-200-inbound")
@@ -170,8 +174,9 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 
 def support_chats(source: Path, machine: bool = False, pool: str = "valid") -> dict[str, list[Chat]]:
     """The real support chats of each half (`--chats`), in a fixed order: from each language's
-    `valid` file, or with `pool="train"` (the first sixteen) or `"train2"` (the next sixteen)
-    from its `train` file (chats not also in `valid`). With `machine`, the customer's lines in
+    `valid` file (the first ten, or with `pool="valid2"` the next six), or with `pool="train"`
+    (the first sixteen) or `"train2"` (the next sixteen) from its `train` file (chats not also
+    in `valid`). With `machine`, the customer's lines in
     the task's machine translation (only `valid` has one) instead of the professional one."""
     out: dict[str, list[Chat]] = {"dev": [], "held": []}
     part, ranks = CHAT_POOLS[pool]
@@ -237,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         write(args.out, "real-chat-mt", support_chats(args.chats, machine=True), labels, "chat")
         write(args.out, "real-chat2", support_chats(args.chats, pool="train"), labels, "chat")
         write(args.out, "real-chat3", support_chats(args.chats, pool="train2"), labels, "chat")
+        write(args.out, "real-chat4", support_chats(args.chats, pool="valid2"), labels, "chat")
+        write(args.out, "real-chat4-mt", support_chats(args.chats, machine=True, pool="valid2"), labels, "chat")
     return 0
 
 

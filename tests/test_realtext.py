@@ -4,7 +4,8 @@ The texts are not ours to redistribute, so the repository keeps only the labels,
 tweet id or chat id. With a checkout of github.com/kechtel/ericsson named in
 CS_REALTEXT_SOURCE (tweets) or of github.com/WMT-Chat-task/chat-task-2024-data in
 CS_REALCHAT_SOURCE (chats), they are rebuilt and the floors below are asserted: the numbers
-measured at the end of the thirteenth session, rounded down (docs/labelled-data.md).
+measured at the end of the thirteenth session (real-chat4: at its first look, in the fifteenth),
+rounded down (docs/labelled-data.md).
 """
 
 from __future__ import annotations
@@ -35,11 +36,14 @@ CHAT_FLOORS = {
     "real-chat-mt-dev": (0.88, 2), "real-chat-mt-held": (0.90, 1),  # machine-translated: 0.887, 0.910 (0.849, 0.845)
     "real-chat2-dev": (0.94, 4), "real-chat2-held": (0.92, 2),  # from the train files: 0.946, 0.927 (0.890, 0.869)
     "real-chat3-dev": (0.91, 1), "real-chat3-held": (0.93, 3),  # the next train chats: 0.913, 0.932 (0.860, 0.877)
+    # the next valid chats (fifteenth session, first look): 0.869, 0.892 (0.788, 0.824); 0 of 8, 0 of 10
+    "real-chat4-dev": (0.86, 0), "real-chat4-held": (0.89, 0),
+    "real-chat4-mt-dev": (0.87, 0), "real-chat4-mt-held": (0.86, 1),  # 0.879, 0.868 (0.818, 0.804); 0 of 8, 1 of 10
 }
 
 
 def test_every_chat_has_a_mood_per_customer_turn_and_a_calm_flag_that_agrees() -> None:
-    assert len(LABELS) > 700 and len(CHAT_LABELS) == 210
+    assert len(LABELS) > 700 and len(CHAT_LABELS) == 240
     for key, label in [*LABELS.items(), *CHAT_LABELS.items()]:
         assert label["moods"], key
         assert set(label["moods"]) <= {"upset", "neutral", "positive"}, key
@@ -53,7 +57,9 @@ def test_every_chat_has_a_mood_per_customer_turn_and_a_calm_flag_that_agrees() -
 @pytest.mark.parametrize(("labels", "reader", "at_least"), [
     ("tweets", "second_reader", 0.95),  # 0.960 on 126 held-out turns: the gap to the layer is not noise in the labels
     ("tweets", "plain_reader", 0.97),  # 0.976 on 125 development turns, with our authors' instructions only
-    ("chats", "second_reader", 0.98),  # 0.983 on 471 held-out turns (140 of valid, 331 of train)
+    # 0.986 on 569 turns: 471 held-out turns of the earlier pools (140 of valid, 331 of train)
+    # and 98 of real-chat4 in both halves (all agreed)
+    ("chats", "second_reader", 0.98),
 ])
 def test_other_readers_agree_on_upset_or_not_for_most_turns(labels: str, reader: str, at_least: float) -> None:
     pairs = [(a, b) for label in (LABELS if labels == "tweets" else CHAT_LABELS).values() if reader in label
