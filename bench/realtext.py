@@ -176,8 +176,8 @@ def support_chats(source: Path, machine: bool = False, pool: str = "valid") -> d
     """The real support chats of each half (`--chats`), in a fixed order: from each language's
     `valid` file (the first ten, or with `pool="valid2"` the next six), or with `pool="train"`
     (the first sixteen) or `"train2"` (the next sixteen) from its `train` file (chats not also
-    in `valid`). With `machine`, the customer's lines in
-    the task's machine translation (only `valid` has one) instead of the professional one."""
+    in `valid`). With `machine`, the customer's lines in the task's machine translation (only
+    `valid` has one) instead of the professional one."""
     out: dict[str, list[Chat]] = {"dev": [], "held": []}
     part, ranks = CHAT_POOLS[pool]
     for language in CHAT_LANGUAGES:
