@@ -20,9 +20,14 @@ puts where it masked personal data ("#NAME#", "PRS-ORG", "<EMAIL>"). They are wr
 capitals but nobody raised their voice: case-sensitive patterns and the capitals gate see
 them in lower case. Quotes still come from the text as written.
 
+It may also list `spellings`: chat forms and the words they stand for ("u": "you",
+"pls": "please", "dont": "don't"). Phrases and patterns see the text with them written
+out (assist/spellings.py); quotes are mapped back to the text as written.
+
 The code here is only the matching machinery; no word of any cue lives in Python.
 Text is normalised without changing its length (lower case, curly quotes made
-straight), so a match's span is also the span of the quote in the original text.
+straight), so a match's span is also the span of the quote in the original text; where
+spellings were written out, a `SpanMap` takes the span back to the text as written.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 from .errors import Issue, Location, RuleFileError
 from .prefilter import PatternSet
 from .schema import Field, read_mapping
+from .spellings import SpanMap, Spellings, read_spellings
 from .yamlsrc import describe, load_yaml, value_where, where
 
 CUE_ROLES = ("customer", "agent", "any")
@@ -113,12 +119,13 @@ class Cue:
 
     def find(self, original: str, lowered: str, words: int,
              phrase_spans: Iterable[tuple[int, int]], patterns: Iterable[re.Pattern[str]],
-             cased: str) -> CueMatch | None:
+             cased: str, back: SpanMap | None = None) -> CueMatch | None:
         """The first quote of this cue in a turn, or None.
 
         `phrase_spans` are where this cue's phrases occur and `patterns` the ones worth
         running; `CueLibrary.detect` finds both for all cues at once. `cased` is the text
         case-sensitive patterns and the capitals gate see (masked data in lower case).
+        `back` maps spans of a text whose chat spellings were written out to the text as written.
         """
         if self.max_words is not None and words > self.max_words:
             return None
@@ -127,7 +134,7 @@ class Cue:
         if self.min_caps_ratio is not None and _caps_ratio(cased) < self.min_caps_ratio:
             return None
         if not self.phrases and not self.patterns:  # a cue defined by its gates alone
-            return CueMatch(self.id, original.strip()[:120])
+            return CueMatch(self.id, (back.source if back else original).strip()[:120])
         best: tuple[int, int] | None = None
         for start, end in phrase_spans:
             if self._kept(lowered, start, end):
@@ -143,6 +150,8 @@ class Cue:
                     break
         if best is None:
             return None
+        if back is not None:
+            return CueMatch(self.id, back.quote(*best) or back.source.strip()[:120])
         return CueMatch(self.id, original[best[0]:best[1]] or original.strip()[:120])
 
     def _kept(self, lowered: str, start: int, end: int) -> bool:
@@ -262,6 +271,7 @@ class CueLibrary:
 
     cues: dict[str, Cue] = field(default_factory=dict)
     masked_data: tuple[re.Pattern[str], ...] = ()
+    spellings: Spellings = field(default_factory=Spellings)
 
     def __post_init__(self) -> None:
         self._masked: tuple[re.Pattern[str], ...] = ()
@@ -291,12 +301,13 @@ class CueLibrary:
 
     def detect(self, text: str, role: str) -> tuple[CueMatch, ...]:
         """Every cue of `role` found in `text`, in library order, each with its quote."""
-        lowered = normalise(text)
         original = straighten(text)
+        words = count_words(original)
+        original, back = self.spellings.expand(original)
+        lowered = normalise(original)
         cased = original
         for masked in self._masked:
             cased = masked.sub(_lower, cased)
-        words = count_words(lowered)
         spans = self._phrases[role].spans(lowered, tokens(lowered))
         candidates: dict[str, list[re.Pattern[str]]] = {}
         for case, haystack in ((False, lowered), (True, cased)):
@@ -311,7 +322,7 @@ class CueLibrary:
         found = []
         for cue in self._by_role[role]:
             if cue.id in candidates:
-                m = cue.find(original, lowered, words, spans.get(cue.id, ()), candidates[cue.id], cased)
+                m = cue.find(original, lowered, words, spans.get(cue.id, ()), candidates[cue.id], cased, back)
                 if m is not None:
                     found.append(m)
         return tuple(found)
@@ -509,14 +520,17 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
 CUE_FILE_FIELDS = {
     "cues": Field("mapping", required=True),
     "masked_data": Field("strings", help="patterns (case-sensitive) of placeholders for masked personal data"),
+    "spellings": Field("mapping", help="chat forms and the words they stand for, e.g. pls: please"),
 }
 
 
 def read_cue_file(file: str, data: Any, issues: list[Issue], into: dict[str, Cue],
-                  masked: list[re.Pattern[str]] | None = None) -> None:
-    """Add the cues of one parsed file to `into` and its `masked_data` patterns to `masked`;
-    problems go to `issues`."""
+                  masked: list[re.Pattern[str]] | None = None, spellings: dict[str, str] | None = None) -> None:
+    """Add the cues of one parsed file to `into`, its `masked_data` patterns to `masked` and its
+    `spellings` to `spellings`; problems go to `issues`."""
     top = read_mapping(file, data, CUE_FILE_FIELDS, issues, what="cue file")
+    if spellings is not None and "spellings" in top:
+        read_spellings(file, data["spellings"], spellings, issues)
     if masked is not None and top.get("masked_data"):
         masked.extend(_compile_each(file, data, "masked_data", list(top["masked_data"]), issues,
                                     what="cue file"))
@@ -561,14 +575,15 @@ def load_cues(paths: Iterable[Path | str]) -> CueLibrary:
     issues: list[Issue] = []
     cues: dict[str, Cue] = {}
     masked: list[re.Pattern[str]] = []
+    spellings: dict[str, str] = {}
     for path in paths:
         try:
             data = load_yaml(path)
         except RuleFileError as exc:
             issues.extend(exc.issues)
             continue
-        read_cue_file(str(path), data, issues, cues, masked)
+        read_cue_file(str(path), data, issues, cues, masked, spellings)
     issues.extend(check_references(cues))
     if any(i.severity == "error" for i in issues):
         raise RuleFileError(issues)
-    return CueLibrary(cues, tuple(masked))
+    return CueLibrary(cues, tuple(masked), Spellings(spellings))

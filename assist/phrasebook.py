@@ -30,6 +30,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .conditions import SCHEMA, Condition, compile_condition
 from .cues import Cue, CueLibrary, check_references, read_cue_file
+from .spellings import Spellings
 from .errors import ConditionError, Issue, Location, RuleFileError
 from .moodmodel import MoodModel, load_mood_model
 from .typemodel import load_type_model
@@ -177,7 +178,7 @@ def _resolve(paths: Iterable[Path | str]) -> tuple[list[Path], list[Path], Path 
     return books, cue_files, types, models
 
 
-_CueRead = tuple[dict[str, Cue], tuple[re.Pattern[str], ...], list[Issue]]
+_CueRead = tuple[dict[str, Cue], tuple[re.Pattern[str], ...], Spellings, list[Issue]]
 _CUE_CACHE: dict[str, tuple[_CueRead, CueLibrary | None, list[Issue]]] = {}
 
 
@@ -195,33 +196,34 @@ def _cue_key(cue_files: list[Path], texts: dict[str, str]) -> str:
 
 def _read_cue_files(cue_files: list[Path], texts: dict[str, str]) -> _CueRead:
     """The cues of the cue files (a copy: phrasebook files may add to it), their masked-data
-    patterns and the problems found. Parsing and compiling them is most of a load, so the
+    patterns, their chat spellings and the problems found. Parsing and compiling them is most of a load, so the
     result is kept while their bytes stay the same."""
     key = _cue_key(cue_files, texts)
     if key not in _CUE_CACHE:
         issues: list[Issue] = []
         cues: dict[str, Cue] = {}
         masked: list[re.Pattern[str]] = []
+        spellings: dict[str, str] = {}
         for path in cue_files:
             try:
-                read_cue_file(str(path), load_yaml(path, texts.get(str(path))), issues, cues, masked)
+                read_cue_file(str(path), load_yaml(path, texts.get(str(path))), issues, cues, masked, spellings)
             except RuleFileError as exc:
                 issues.extend(exc.issues)
         if len(_CUE_CACHE) > 8:
             _CUE_CACHE.clear()
-        _CUE_CACHE[key] = ((cues, tuple(masked), issues), None, [])
-    (cues, masked_data, issues), _, _ = _CUE_CACHE[key]
-    return dict(cues), masked_data, list(issues)
+        _CUE_CACHE[key] = ((cues, tuple(masked), Spellings(spellings), issues), None, [])
+    (cues, masked_data, spelling, issues), _, _ = _CUE_CACHE[key]
+    return dict(cues), masked_data, spelling, list(issues)
 
 
 def _library(cue_files: list[Path], texts: dict[str, str], cues: dict[str, Cue],
-             masked: tuple[re.Pattern[str], ...]) -> tuple[CueLibrary, list[Issue]]:
+             masked: tuple[re.Pattern[str], ...], spellings: Spellings) -> tuple[CueLibrary, list[Issue]]:
     key = _cue_key(cue_files, texts)
     cached = _CUE_CACHE.get(key)
     if cached is not None and cached[1] is not None:
         return cached[1], list(cached[2])
     references = check_references(cues)
-    library = CueLibrary(cues, masked)
+    library = CueLibrary(cues, masked, spellings)
     if cached is not None:
         _CUE_CACHE[key] = (cached[0], library, references)
     return library, list(references)
@@ -236,7 +238,7 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
     books, cue_files, types_file, model_files = _resolve(paths or (DEFAULT_DIR,))
     texts = texts or {}
     issues: list[Issue] = []
-    cues, masked, cue_issues = _read_cue_files(cue_files, texts)
+    cues, masked, spellings, cue_issues = _read_cue_files(cue_files, texts)
     issues.extend(cue_issues)
     book_cues = False
     parsed = []
@@ -255,9 +257,9 @@ def load_phrasebook(*paths: Path | str, texts: dict[str, str] | None = None) -> 
             book_cues = True
     if book_cues:
         issues.extend(check_references(cues))
-        library = CueLibrary(cues, masked)
+        library = CueLibrary(cues, masked, spellings)
     else:  # the cue files alone: the same library as last time when they did not change
-        library, reference_issues = _library(cue_files, texts, cues, masked)
+        library, reference_issues = _library(cue_files, texts, cues, masked, spellings)
         issues.extend(reference_issues)
     raws: dict[str, _Raw] = {}
     groups: dict[str, tuple[str, ...]] = {}
