@@ -50,7 +50,7 @@ class Spellings:
         if self.forms:
             longest_first = sorted(self.forms, key=lambda f: (-len(f), f))
             body = "|".join(re.escape(f) for f in longest_first)
-            object.__setattr__(self, "_pattern", re.compile(rf"(?<![\w'/])(?:{body})(?![\w/])(?!'(?![a-z]))", re.IGNORECASE))
+            object.__setattr__(self, "_pattern", re.compile(rf"(?<![\w'/-])(?:{body})(?![\w/-])(?!'(?![a-z]))", re.IGNORECASE))
 
     def __bool__(self) -> bool:
         return bool(self.forms)
