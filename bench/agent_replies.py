@@ -34,7 +34,7 @@ from assist.phrasebook import Phrasebook  # noqa: E402
 DATA = ROOT / "tests" / "data" / "agent-replies"
 WARNINGS = ("no-excuses", "dont-pass-buck", "dont-argue")
 GROUPS = {"development": ("a-contact-centre", "b-second-language", "c-app-chat", "f-utilities-banks",
-                          "g-travel"),
+                          "g-travel", "h-marketplaces", "i-software"),
           "blind": ("d-translated-customers", "e-friendly-agents")}
 FIELDS = {"customer", "customer_mood", "agent", "prompts", "why"}
 
