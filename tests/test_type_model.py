@@ -39,14 +39,15 @@ def test_the_shipped_model_is_loaded_with_the_types() -> None:
 
 
 def test_a_meek_customer_the_profiler_leaves_untyped_is_named_with_the_turns_behind_it() -> None:
-    # "Hello, sorry for disturb." ... "ok then is not important, leave it": no type cue adds up to meek
-    chat = SETS / "dev49" / "dev49-009.jsonl"
+    # "sorry for disturb" ... "no its fine. maybe tomorrow they come, I will wait": no type cue adds
+    # up to meek (dev49-009 was the example until "is not important, leave it" became a give-up)
+    chat = SETS / "dev47" / "dev47-002.jsonl"
     assert customer_types(chat, WITHOUT_MODEL)[-1] is None
     last = customer_types(chat)[-1]
     assert last["label"] == "meek" and 0.5 <= last["confidence"] <= 1
     whys = [e["why"] for e in last["evidence"]]
     assert all(w.startswith("type model: ") for w in whys) and any("towards meek" in w for w in whys)
-    assert any(e["quote"] == "Hello, sorry for disturb." and e["event"] == 1 for e in last["evidence"])
+    assert any(e["quote"] == "sorry for disturb" and e["event"] == 12 for e in last["evidence"])
 
 
 def test_a_calm_chat_stays_untyped() -> None:
@@ -77,7 +78,7 @@ def test_without_the_weights_file_the_profiler_decides(book_copy: Path) -> None:
     (book_copy / "type-model.yaml").unlink()
     plain = load_phrasebook(book_copy)
     assert plain.types.model is None
-    assert customer_types(SETS / "dev49" / "dev49-009.jsonl", plain)[-1] is None
+    assert customer_types(SETS / "dev47" / "dev47-002.jsonl", plain)[-1] is None
 
 
 def test_a_broken_weights_file_is_an_error_with_file_and_line(book_copy: Path) -> None:
