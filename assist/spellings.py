@@ -52,9 +52,6 @@ class Spellings:
             body = "|".join(re.escape(f) for f in longest_first)
             object.__setattr__(self, "_pattern", re.compile(rf"(?<![\w'/-])(?:{body})(?![\w/-])(?!'(?![a-z]))", re.IGNORECASE))
 
-    def __bool__(self) -> bool:
-        return bool(self.forms)
-
     def expand(self, text: str) -> tuple[str, SpanMap | None]:
         """`text` with every listed form written out, and the map back (None: nothing to write out)."""
         if self._pattern is None:

@@ -95,6 +95,18 @@ def tally(book: Phrasebook, items: list[dict[str, Any]]) -> Tally:
     return out
 
 
+def by_group(book: Phrasebook) -> dict[str, tuple[list[tuple[str, Tally]], Tally]]:
+    """Per group of GROUPS: each file's tally, and the group's total."""
+    out = {}
+    for group, names in GROUPS.items():
+        rows = [(name, tally(book, read(DATA / f"{name}.jsonl"))) for name in names]
+        total = Tally()
+        for _, t in rows:
+            total.add(t)
+        out[group] = (rows, total)
+    return out
+
+
 def table(rows: list[tuple[str, Tally]]) -> str:
     head = "| replies | " + " | ".join(f"{w}: caught / fired wrongly" for w in WARNINGS) + " | good replies with a prompt |"
     lines = [head, "|---" * (len(WARNINGS) + 2) + "|"]
@@ -115,13 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table([(p.stem, tally(book, read(p))) for p in args.files]))
         return 0
     rows = []
-    for group, names in GROUPS.items():
-        total = Tally()
-        for name in names:
-            t = tally(book, read(DATA / f"{name}.jsonl"))
-            rows.append((name, t))
-            total.add(t)
-        rows.append((f"**{group}**", total))
+    for group, (files, total) in by_group(book).items():
+        rows += [*files, (f"**{group}**", total)]
     print(table(rows))
     return 0
 

@@ -69,6 +69,18 @@ def add(a: dict[str, list[int]], b: dict[str, list[int]]) -> dict[str, list[int]
     return {s: [x + y for x, y in zip(a[s], b[s])] for s in SIGNALS}
 
 
+def by_group(book: Phrasebook) -> dict[str, tuple[list[tuple[str, dict[str, list[int]]]], dict[str, list[int]]]]:
+    """Per group of GROUPS: each file's tally, and the group's total."""
+    out = {}
+    for group, names in GROUPS.items():
+        rows = [(name, tally(book, read(DATA / f"{name}.jsonl"))) for name in names]
+        total = {s: [0, 0, 0, 0] for s in SIGNALS}
+        for _, t in rows:
+            total = add(total, t)
+        out[group] = (rows, total)
+    return out
+
+
 def table(rows: list[tuple[str, dict[str, list[int]]]]) -> str:
     lines = ["| messages | " + " | ".join(f"{s}: found / imagined" for s in SIGNALS) + " |",
              "|---" * (len(SIGNALS) + 1) + "|"]
@@ -84,13 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     book = load_phrasebook(args.phrasebook) if args.phrasebook else load_phrasebook()
     rows = []
-    for group, names in GROUPS.items():
-        total = {s: [0, 0, 0, 0] for s in SIGNALS}
-        for name in names:
-            t = tally(book, read(DATA / f"{name}.jsonl"))
-            rows.append((name, t))
-            total = add(total, t)
-        rows.append((f"**{group}**", total))
+    for group, (files, total) in by_group(book).items():
+        rows += [*files, (f"**{group}**", total)]
     print(table(rows))
     return 0
 

@@ -28,14 +28,7 @@ GOOD_WITH_A_PROMPT = {"development": 3, "blind": 2}  # of 325 and 93 good replie
 
 @pytest.fixture(scope="module")
 def tallies() -> dict[str, agent_replies.Tally]:
-    book = load_phrasebook()
-    out = {}
-    for group, names in agent_replies.GROUPS.items():
-        total = agent_replies.Tally()
-        for name in names:
-            total.add(agent_replies.tally(book, agent_replies.read(agent_replies.DATA / f"{name}.jsonl")))
-        out[group] = total
-    return out
+    return {group: total for group, (_, total) in agent_replies.by_group(load_phrasebook()).items()}
 
 
 def test_every_file_has_good_replies_and_bad_ones_of_each_kind() -> None:

@@ -28,15 +28,7 @@ IMAGINED = {"development": {"threat": 0, "beyond-fair": 0, "giving-up": 1, "vent
 
 @pytest.fixture(scope="module")
 def tallies() -> dict[str, dict[str, list[int]]]:
-    book = load_phrasebook()
-    out = {}
-    for group, names in customer_signals.GROUPS.items():
-        total = {s: [0, 0, 0, 0] for s in customer_signals.SIGNALS}
-        for name in names:
-            total = customer_signals.add(total, customer_signals.tally(
-                book, customer_signals.read(customer_signals.DATA / f"{name}.jsonl")))
-        out[group] = total
-    return out
+    return {group: total for group, (_, total) in customer_signals.by_group(load_phrasebook()).items()}
 
 
 def test_every_file_has_each_signal_and_plain_messages() -> None:
