@@ -357,7 +357,16 @@ def _compile_each(file: str, node: Any, key: str, sources: list[str], issues: li
         except re.error as exc:
             issues.append(Issue(where(file, seq, i), f"{what}: {key}[{i}] is not a valid regular "
                                                      f"expression: {exc.msg} at position {exc.pos}"))
+            continue
+        if _BOUNDARY_BEFORE_NT.search(src):
+            issues.append(Issue(where(file, seq, i), f"{what}: {key}[{i}] puts \\b right before n't, which "
+                                                     "then never matches after a letter (\"doesn't\", \"isn't\"); "
+                                                     "write (?:\\bnot|n't)", severity="warning"))
     return good
+
+
+# "\bn't" or "\b(?:not|n't)": a word boundary before the n of "doesn't" never holds
+_BOUNDARY_BEFORE_NT = re.compile(r"\\b(?:\(\?:(?:[^()|]*\|)*)?n'")
 
 
 _LEADING_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
@@ -505,7 +514,7 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
     if not ex.get("match"):
         issues.append(Issue(value_where(file, node, "examples"),
                             f"{what}: examples need at least one sentence under 'match'"))
-    if len(issues) > start:
+    if any(i.severity == "error" for i in issues[start:]):
         return None
     return Cue(
         id=cue_id, role=values["role"], about=values["about"], phrases=tuple(indexed),

@@ -2,8 +2,8 @@
 
 People type fast in a chat: "r u sure", "pls call me back", "i dont care", "nvm". A cue
 written for "you" or "don't" should not have to spell every short form again, so a cue
-file may list `spellings`: each written form (one word, lower case) and the words it
-stands for. `CueLibrary.detect` runs its phrases and patterns over the text with those
+file may list `spellings`: each written form (one word, lower case; or a contraction split
+by a space, "doesn 't", as some machine translation writes it) and the words it stands for. `CueLibrary.detect` runs its phrases and patterns over the text with those
 forms written out, and maps every match back to the text as written: a quote is always
 the customer's or agent's own words ("u must have"), never our rewriting of them.
 
@@ -20,7 +20,7 @@ from typing import Any
 from .errors import Issue
 from .yamlsrc import describe, value_where, where
 
-_FORM = re.compile(r"^[a-z0-9][a-z0-9'/]*$")
+_FORM = re.compile(r"^[a-z0-9][a-z0-9'/]*(?: '[a-z]+)?$")  # "pls", "w/", "doesn 't"
 _WORDS = re.compile(r"^[a-z0-9' /-]+$")
 
 
@@ -89,7 +89,8 @@ def read_spellings(file: str, node: Any, into: dict[str, str], issues: list[Issu
         spot = where(file, node, form)
         if not isinstance(form, str) or not _FORM.match(form):
             issues.append(Issue(spot, f"spellings: {form!r} must be one word in lower case "
-                                      f"(letters, digits, ' or /), e.g. 'pls'"))
+                                      f"(letters, digits, ' or /), e.g. 'pls', or a contraction split "
+                                      f"by a space, e.g. \"doesn 't\""))
             continue
         if not isinstance(words, str) or not words.strip() or not _WORDS.match(words):
             issues.append(Issue(value_where(file, node, form),

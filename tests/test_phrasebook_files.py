@@ -144,3 +144,32 @@ def test_flags_at_the_start_of_an_unless_pattern_stay_its_own(tmp_path: Path) ->
     assert [i for i in loaded.cues.check_examples() if "growl" in str(i)] == []
     assert "growl" in {m.cue for m in loaded.cues.detect("grrr. ok", "customer")}  # another sentence
     assert "growl" not in {m.cue for m in loaded.cues.detect("Ok grrr", "customer")}
+
+
+def test_a_word_boundary_before_nt_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    """'\\bn't' never matches in "doesn't" (no boundary between s and n): the cue still loads,
+    and `assist check` says where and what to write instead."""
+    book = tmp_path / "truth.yaml"
+    book.write_text(
+        "cues:\n"
+        "  doubt-truth:\n"
+        "    role: customer\n"
+        "    about: Doubts that we tell the truth.\n"
+        "    patterns:\n"
+        "      - '\\bcomfortable with the truth\\b'\n"
+        "      - '\\b(?:not|n''t) (?:\\w+ ){0,3}honest\\b'\n"
+        "    examples: {match: ['not comfortable with the truth'], no_match: ['the truth is out there']}\n"
+        "entries:\n"
+        "  - id: truth-back\n"
+        "    on: customer\n"
+        "    when: \"'doubt-truth' in cues\"\n"
+        "    text: Show them the record.\n"
+        "    severity: info\n"
+        "    examples:\n"
+        "      fire: [[customer: you are not comfortable with the truth]]\n"
+        "      silent: [[customer: thanks]]\n")
+    loaded = load_phrasebook(book)
+    warned = [str(i) for i in loaded.warnings if "n't" in i.message]
+    assert warned == [f"{book}:7:9: warning: cue 'doubt-truth': patterns[1] puts \\b right before n't, which then "
+                      "never matches after a letter (\"doesn't\", \"isn't\"); write (?:\\bnot|n't)"]
+    assert "doubt-truth" in {m.cue for m in loaded.cues.detect("you are not comfortable with the truth", "customer")}

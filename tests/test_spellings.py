@@ -46,12 +46,18 @@ def test_only_whole_words_are_written_out_and_no_capitals_are_made() -> None:
     assert spell.expand("u'll see")[0] == "you'll see"
     assert spell.expand("PLS HELP")[0] == "please HELP"  # a shouted "PLS" does not become a shouted "PLEASE"
     assert spell.expand("Im here")[0] == "I'm here"
+    split = Spellings({"doesn 't": "doesn't", "i 'll": "i'll"})
+    assert split.expand("It doesn 't work, I 'll wait")[0] == "It doesn't work, I'll wait"
+    assert split.expand("the 'forgotten' tab, doesn 'tis'")[0] == "the 'forgotten' tab, doesn 'tis'"
 
 
 @pytest.mark.parametrize(("text", "role", "cue", "quote"), [
     ("u must have deleted them urself", "agent", "argue", "u must have deleted"),
     ("pls call ur bank, we cant release it", "agent", "pass-buck", "pls call ur bank"),
     ("nvm i'll just wait", "customer", "resigned", "nvm"),
+    # a contraction split by a space, as some machine translation writes it
+    ("Your colleague doesn 't seem very comfortable with the truth.", "customer", "insult",
+     "doesn 't seem very comfortable with the truth"),
 ])
 def test_cues_read_chat_spellings_and_quote_them_as_written(text: str, role: str, cue: str, quote: str) -> None:
     assert cues_of(text, role).get(cue) == quote
