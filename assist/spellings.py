@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
+
 from .errors import Issue
 from .yamlsrc import describe, value_where, where
 
@@ -45,16 +47,23 @@ class Spellings:
 
     forms: dict[str, str] = field(default_factory=dict)
     _pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    _gate: Any = field(init=False, repr=False, compare=False, default=None)  # an RE2 pattern
 
     def __post_init__(self) -> None:
         if self.forms:
             longest_first = sorted(self.forms, key=lambda f: (-len(f), f))
             body = "|".join(re.escape(f) for f in longest_first)
             object.__setattr__(self, "_pattern", re.compile(rf"(?<![\w'/-])(?:{body})(?![\w/-])(?!'(?![a-z]))", re.IGNORECASE))
+            # The same forms without look-arounds, for RE2: every ASCII text the pattern above
+            # matches in, this matches in too. Most turns have no short form, and RE2 says so in
+            # about 2 us where Python's re takes about 19 (bench/README.md).
+            options = re2.Options()
+            options.case_sensitive = False
+            object.__setattr__(self, "_gate", re2.compile(rf"(?:^|[^\w'/-])(?:{body})(?:$|[^\w/-])", options))
 
     def expand(self, text: str) -> tuple[str, SpanMap | None]:
         """`text` with every listed form written out, and the map back (None: nothing to write out)."""
-        if self._pattern is None:
+        if self._pattern is None or text.isascii() and self._gate.search(text) is None:
             return text, None
         pieces: list[str] = []
         starts: list[int] = []

@@ -51,6 +51,22 @@ def test_only_whole_words_are_written_out_and_no_capitals_are_made() -> None:
     assert split.expand("the 'forgotten' tab, doesn 'tis'")[0] == "the 'forgotten' tab, doesn 'tis'"
 
 
+@pytest.mark.parametrize(("text", "expanded"), [
+    ("u", "you"),                        # the whole text
+    ("pls.", "please."),                  # at the start, before a full stop
+    ("thank u!", "thank you!"),           # at the end, before a mark
+    ("(u) and [pls]", "(you) and [please]"),
+    ("call me b4 5, w/o fail", "call me before 5, without fail"),
+    ("tell u\nthx", "tell you\nthanks"),  # across a line break
+    ("ok, u'll see", "ok, you'll see"),
+    ("u-turn, 'u', ur_name, mu", "u-turn, 'u', ur_name, mu"),  # not a word of its own
+    ("café u", "café you"),             # a text that is not ASCII
+])
+def test_forms_are_found_wherever_a_word_can_stand(text: str, expanded: str) -> None:
+    """The shipped list, through the RE2 gate that lets most turns skip the rewriting."""
+    assert BOOK.cues.spellings.expand(text)[0] == expanded
+
+
 @pytest.mark.parametrize(("text", "role", "cue", "quote"), [
     ("u must have deleted them urself", "agent", "argue", "u must have deleted"),
     ("pls call ur bank, we cant release it", "agent", "pass-buck", "pls call ur bank"),
