@@ -252,6 +252,14 @@ def count_words(text: str) -> int:
 
 def phrase_to_regex(phrase: str) -> str:
     """A literal phrase as a regex: whole words, flexible spaces, optional apostrophes."""
+    return rf"{_WORD_START}{_phrase_body(phrase)}{_WORD_END}"
+
+
+_WORD_START, _WORD_END = r"(?<![\w'])", r"(?![\w'])"
+
+
+def _phrase_body(phrase: str) -> str:
+    """The phrase's own part of `phrase_to_regex`, without the word boundaries around it."""
     parts: list[str] = []
     for ch in phrase.strip().lower().translate(_QUOTES):
         if ch.isspace():
@@ -261,8 +269,7 @@ def phrase_to_regex(phrase: str) -> str:
             parts.append("'?")
         else:
             parts.append(re.escape(ch))
-    body = "".join(parts)
-    return rf"(?<![\w']){body}(?![\w'])"
+    return "".join(parts)
 
 
 @dataclass
@@ -457,9 +464,14 @@ def expand(pattern: re.Pattern[str]) -> list[str] | None:
 
 def _aside_regex(file: str, node: Any, what: str, phrases: Iterable[str], patterns: Iterable[re.Pattern[str]],
                  issues: list[Issue]) -> re.Pattern[str] | None:
-    """All of a cue's phrases (longest first) and patterns as one case-insensitive regex."""
+    """All of a cue's phrases (longest first) and patterns as one case-insensitive regex.
+
+    The phrases share one pair of word boundaries, "(?<![\\w'])(?:a|b|...)(?![\\w'])": the same
+    matches as each phrase with its own, but Python's re then tries the alternatives only where
+    a word starts, instead of at every character (4-7 times faster, bench/README.md)."""
     ordered = sorted((p for p in phrases if p.strip()), key=len, reverse=True)
-    parts = [phrase_to_regex(p) for p in ordered] + [as_group(p) for p in patterns]
+    parts = [f"{_WORD_START}(?:{'|'.join(_phrase_body(p) for p in ordered)}){_WORD_END}"] if ordered else []
+    parts += [as_group(p) for p in patterns]
     return _joined(parts, re.IGNORECASE, issues, where(file, node, "patterns"),
                    f"{what}: its phrases and patterns cannot be set aside as one expression")
 

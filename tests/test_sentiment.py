@@ -81,6 +81,18 @@ def test_a_request_positive_only_through_courtesy_is_neutral(text: str) -> None:
     assert any(a["effect"] == "courtesy words set aside" for a in record["evidence"]["adjustments"])
 
 
+def test_set_aside_takes_whole_phrases_longest_first() -> None:
+    """A cue's phrases are set aside as one expression with shared word boundaries: whole
+    words only, the longest phrase at a place first ("thanks in advance", not "thanks")."""
+    courtesy = load_phrasebook().cues.cues["courtesy"].sentiment
+    assert courtesy is not None and courtesy.set_aside is not None
+    text = "Thanks in advance, but pleased? no. Please, thanksgiving is over, kindly refund me. thanks"
+    taken = [m.group(0) for m in courtesy.set_aside.finditer(text)]
+    assert taken[0] == "Thanks in advance" and taken[-1] == "thanks"
+    assert "Please" in taken and "kindly" in taken
+    assert not any(t.lower() in ("pleased", "thanksgiving") for t in taken)
+
+
 def test_set_aside_needs_words(tmp_path: Path) -> None:
     book = tmp_path / "phrasebooks"
     shutil.copytree(ROOT / "phrasebooks", book)
