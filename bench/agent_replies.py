@@ -34,8 +34,8 @@ from assist.phrasebook import Phrasebook  # noqa: E402
 DATA = ROOT / "tests" / "data" / "agent-replies"
 WARNINGS = ("no-excuses", "dont-pass-buck", "dont-argue")
 GROUPS = {"development": ("a-contact-centre", "b-second-language", "c-app-chat", "f-utilities-banks",
-                          "g-travel", "h-marketplaces", "i-software"),
-          "blind": ("d-translated-customers", "e-friendly-agents")}
+                          "g-travel", "h-marketplaces", "i-software", "j-games-apps-mt", "k-isp-home-tech"),
+          "blind": ("d-translated-customers", "e-friendly-agents", "l-shops-delivery", "m-money-travel")}
 FIELDS = {"customer", "customer_mood", "agent", "prompts", "why"}
 
 

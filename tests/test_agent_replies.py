@@ -1,9 +1,9 @@
 """Agent replies written by people who never saw our cue files (bench/agent_replies.py).
 
-Nine files of exchanges, each a customer message, the agent's reply and the prompts the reply
-deserves (tests/data/agent-replies/README.md). The floors are the shares caught at the end of
-the sixteenth session, rounded down: `development` files were read while writing agent cues,
-`blind` ones only ever measured as these totals.
+Thirteen files of exchanges, each a customer message, the agent's reply and the prompts the
+reply deserves (tests/data/agent-replies/README.md). The floors are the shares caught at the end
+of the seventeenth session, rounded down: `development` files were read while writing agent
+cues, `blind` ones only ever measured as these totals.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from .conftest import ROOT
 sys.path.insert(0, str(ROOT / "bench"))
 import agent_replies  # noqa: E402
 
-# caught share per warning: development 193/226, 107/119, 154/189; blind 36/64, 18/32, 20/52
-FLOORS = {"development": {"no-excuses": 0.85, "dont-pass-buck": 0.89, "dont-argue": 0.81},
-          "blind": {"no-excuses": 0.56, "dont-pass-buck": 0.56, "dont-argue": 0.38}}
-GOOD_WITH_A_PROMPT = {"development": 3, "blind": 2}  # of 325 and 93 good replies (3 and 2 at the start)
+# caught share per warning: development 239/278, 129/145, 207/272; blind 60/116, 31/57, 32/133
+# (the blind files l and m, written in the seventeenth session to avoid stock phrases, are the
+# hardest: 23/52, 13/25 and 11/81 of them)
+FLOORS = {"development": {"no-excuses": 0.85, "dont-pass-buck": 0.88, "dont-argue": 0.76},
+          "blind": {"no-excuses": 0.51, "dont-pass-buck": 0.54, "dont-argue": 0.24}}
+GOOD_WITH_A_PROMPT = {"development": 5, "blind": 5}  # of 395 and 164 good replies (5 and 5 at the start)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +39,9 @@ def test_every_file_has_good_replies_and_bad_ones_of_each_kind() -> None:
     for path in files:
         items = agent_replies.read(path)
         assert len(items) >= 100, path
-        assert sum(not i["prompts"] for i in items) >= 40, path
+        assert sum(not i["prompts"] for i in items) >= 35, path
         for warning in agent_replies.WARNINGS:
-            assert sum(warning in i["prompts"] for i in items) >= 15, (path, warning)
+            assert sum(warning in i["prompts"] for i in items) >= 12, (path, warning)
 
 
 @pytest.mark.parametrize("group", list(FLOORS))
