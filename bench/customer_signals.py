@@ -28,7 +28,9 @@ from assist.engine import Engine  # noqa: E402
 from assist.phrasebook import Phrasebook  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "customer-signals"
-GROUPS = {"development": ("a-translated", "b-native", "d-games-apps", "e-services-letters"), "blind": ("c-mixed",)}
+GROUPS = {"development": ("a-translated", "b-native", "d-games-apps", "e-services-letters", "f-chat-mt",
+                          "g-phone-typing"),
+          "blind": ("c-mixed", "h-mixed-2")}
 SIGNALS = {"threat": "threats", "beyond-fair": "beyond-fair", "giving-up": None, "venting": "venting"}
 FIELDS = {"text", "signals", "why"}
 

@@ -1,6 +1,6 @@
 """Customer messages written by people who never saw our cue files (bench/customer_signals.py).
 
-Floors: the shares found at the end of the sixteenth session, rounded down, and at most as
+Floors: the shares found at the end of the seventeenth session, rounded down, and at most as
 many messages given a signal their writer did not put there (tests/data/customer-signals).
 """
 
@@ -18,12 +18,14 @@ from .conftest import ROOT
 sys.path.insert(0, str(ROOT / "bench"))
 import customer_signals  # noqa: E402
 
-# found: development 118/127, 83/103, 95/102, 87/105; blind 20/32, 17/26, 17/26, 23/26
-FLOORS = {"development": {"threat": 0.92, "beyond-fair": 0.80, "giving-up": 0.93, "venting": 0.82},
-          "blind": {"threat": 0.62, "beyond-fair": 0.65, "giving-up": 0.65, "venting": 0.88}}
-# imagined (a signal on a message whose writer put none): at the start 18 / 0 / 2 / 3 and 3 / 0 / 2 / 1
-IMAGINED = {"development": {"threat": 0, "beyond-fair": 0, "giving-up": 1, "venting": 3},
-            "blind": {"threat": 0, "beyond-fair": 0, "giving-up": 1, "venting": 1}}
+# found: development 177/197, 119/153, 118/152, 138/166; blind 41/67, 28/51, 25/51, 47/56
+# (f-g joined development and h the blind group in the seventeenth session)
+FLOORS = {"development": {"threat": 0.89, "beyond-fair": 0.77, "giving-up": 0.77, "venting": 0.83},
+          "blind": {"threat": 0.61, "beyond-fair": 0.54, "giving-up": 0.49, "venting": 0.83}}
+# imagined (a signal on a message whose writer put none); in the blind group, h's six imagined
+# threats were there on its first look, before the seventeenth session's round
+IMAGINED = {"development": {"threat": 0, "beyond-fair": 0, "giving-up": 1, "venting": 6},
+            "blind": {"threat": 6, "beyond-fair": 0, "giving-up": 2, "venting": 1}}
 
 
 @pytest.fixture(scope="module")
