@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import re2
+import re2  # type: ignore[import-untyped]
 
 from .errors import Issue
 from .yamlsrc import describe, value_where, where
