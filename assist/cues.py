@@ -226,11 +226,13 @@ def _lower(match: re.Match[str]) -> str:
 
 
 def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence of `text` that holds [start, end), with the marks that end it ("?", "!"),
+    so that an `unless` pattern can tell a question from a statement."""
     left = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
         left = m.end()
     right_m = _SENTENCE_END.search(text, end)
-    right = right_m.start() if right_m else len(text)
+    right = right_m.end() if right_m else len(text)
     return text[left:right]
 
 

@@ -30,7 +30,8 @@ from assist.phrasebook import Phrasebook  # noqa: E402
 DATA = ROOT / "tests" / "data" / "customer-signals"
 GROUPS = {"development": ("a-translated", "b-native", "d-games-apps", "e-services-letters", "f-chat-mt",
                           "g-phone-typing"),
-          "blind": ("c-mixed", "h-mixed-2")}
+          "blind": ("c-mixed", "h-mixed-2"),
+          "calm": ("calm-mt", "calm-phone")}  # no signal at all, only words that sound like one
 SIGNALS = {"threat": "threats", "beyond-fair": "beyond-fair", "giving-up": None, "venting": "venting"}
 FIELDS = {"text", "signals", "why"}
 

@@ -23,9 +23,13 @@ import customer_signals  # noqa: E402
 FLOORS = {"development": {"threat": 0.89, "beyond-fair": 0.77, "giving-up": 0.77, "venting": 0.83},
           "blind": {"threat": 0.61, "beyond-fair": 0.54, "giving-up": 0.49, "venting": 0.83}}
 # imagined (a signal on a message whose writer put none); in the blind group, h's six imagined
-# threats were there on its first look, before the seventeenth session's round
+# threats were there on its first look; four are left after the seventeenth session's vetoes
 IMAGINED = {"development": {"threat": 0, "beyond-fair": 0, "giving-up": 1, "venting": 6},
-            "blind": {"threat": 6, "beyond-fair": 0, "giving-up": 2, "venting": 1}}
+            "blind": {"threat": 4, "beyond-fair": 0, "giving-up": 2, "venting": 1}}
+
+
+# the calm files: 25 / 3 / 7 / 14 imagined at the start of the seventeenth session, which read them
+CALM_IMAGINED = {"threat": 0, "beyond-fair": 3, "giving-up": 2, "venting": 14}
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +40,27 @@ def tallies() -> dict[str, dict[str, list[int]]]:
 def test_every_file_has_each_signal_and_plain_messages() -> None:
     files = sorted(customer_signals.DATA.glob("*.jsonl"))
     assert {p.stem for p in files} == {n for names in customer_signals.GROUPS.values() for n in names}
+    calm = set(customer_signals.GROUPS["calm"])
     for path in files:
+        if path.stem in calm:
+            items = customer_signals.read(path)
+            assert len(items) >= 150 and not any(i["signals"] for i in items), path
+            continue
         items = customer_signals.read(path)
         assert len(items) >= 120 and sum(not i["signals"] for i in items) >= 35, path
         for signal in customer_signals.SIGNALS:
             assert sum(signal in i["signals"] for i in items) >= 20, (path, signal)
+
+
+def test_calm_messages_with_words_that_sound_like_a_signal_are_left_calm(
+        tallies: dict[str, dict[str, list[int]]]) -> None:
+    """400 calm messages that name a lawyer, a chargeback, a review, cancelling or a regulator
+    (tests/data/customer-signals/calm-*): at the start of the seventeenth session 25 of them were
+    read as threats, so as upset turns that alert a supervisor."""
+    for signal, most in CALM_IMAGINED.items():
+        found, missed, imagined, _ = tallies["calm"][signal]
+        assert found == missed == 0
+        assert imagined <= most, (signal, imagined)
 
 
 @pytest.mark.parametrize("group", list(FLOORS))
