@@ -3,8 +3,9 @@
 People type fast in a chat: "r u sure", "pls call me back", "i dont care", "nvm". A cue
 written for "you" or "don't" should not have to spell every short form again, so a cue
 file may list `spellings`: each written form (one word, lower case; or a contraction split
-by a space, "doesn 't", as some machine translation writes it) and the words it stands for. `CueLibrary.detect` runs its phrases and patterns over the text with those
-forms written out, and maps every match back to the text as written: a quote is always
+by a space, "doesn 't", as some machine translation writes it) and the words it stands
+for. `CueLibrary.detect` runs its phrases and patterns over the text with those forms
+written out, and maps every match back to the text as written: a quote is always
 the customer's or agent's own words ("u must have"), never our rewriting of them.
 
 Only cue detection sees the rewritten text. VADER, the mood model and the type model read
