@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from assist import load_phrasebook
+from assist.engine import Engine
 
 from .conftest import ROOT
 
@@ -61,6 +62,22 @@ def test_calm_messages_with_words_that_sound_like_a_signal_are_left_calm(
         found, missed, imagined, _ = tallies["calm"][signal]
         assert found == missed == 0
         assert imagined <= most, (signal, imagined)
+
+
+def test_most_calm_messages_with_alarming_words_are_not_read_as_upset() -> None:
+    """Their mood, the call the panel shows: 77 of the 400 read as upset at the start of the
+    seventeenth session (VADER reads "deceased", "blocked", "sick" and "damn" as harsh), 51 at
+    its end (the threat vetoes, and praise in slang: "the new level is SICK, keep it up 🔥")."""
+    book = load_phrasebook()
+    upset = 0
+    for name in customer_signals.GROUPS["calm"]:
+        for item in customer_signals.read(customer_signals.DATA / f"{name}.jsonl"):
+            engine = Engine(book)
+            engine.feed({"conversation": "x", "type": "start", "ts": 0})
+            records = engine.feed({"conversation": "x", "type": "message", "ts": 1, "role": "customer",
+                                   "text": item["text"]})
+            upset += next(r for r in records if r["kind"] == "turn")["mood"] == "upset"
+    assert upset <= 51
 
 
 @pytest.mark.parametrize("group", list(FLOORS))
