@@ -252,12 +252,12 @@ def count_words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+_WORD_START, _WORD_END = r"(?<![\w'])", r"(?![\w'])"
+
+
 def phrase_to_regex(phrase: str) -> str:
     """A literal phrase as a regex: whole words, flexible spaces, optional apostrophes."""
     return rf"{_WORD_START}{_phrase_body(phrase)}{_WORD_END}"
-
-
-_WORD_START, _WORD_END = r"(?<![\w'])", r"(?![\w'])"
 
 
 def _phrase_body(phrase: str) -> str:
