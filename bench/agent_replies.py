@@ -16,7 +16,6 @@ misses were read while writing agent cues, and `blind`, measured only as the tot
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass, field
@@ -27,9 +26,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from assist import load_phrasebook  # noqa: E402
 from assist.engine import Engine  # noqa: E402
 from assist.phrasebook import Phrasebook  # noqa: E402
+import file_tables  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "agent-replies"
 WARNINGS = ("no-excuses", "dont-pass-buck", "dont-argue")
@@ -118,19 +117,7 @@ def table(rows: list[tuple[str, Tally]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="*", type=Path)
-    parser.add_argument("--phrasebook", default=None, help="phrasebook directory (default: the shipped one)")
-    args = parser.parse_args(argv)
-    book = load_phrasebook(args.phrasebook) if args.phrasebook else load_phrasebook()
-    if args.files:
-        print(table([(p.stem, tally(book, read(p))) for p in args.files]))
-        return 0
-    rows = []
-    for group, (files, total) in by_group(book).items():
-        rows += [*files, (f"**{group}**", total)]
-    print(table(rows))
-    return 0
+    return file_tables.main(__doc__ or "", argv, read=read, tally=tally, by_group=by_group, table=table)
 
 
 if __name__ == "__main__":

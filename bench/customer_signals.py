@@ -13,7 +13,6 @@ totals were looked at); tests/data/customer-signals/README.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -23,9 +22,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from assist import load_phrasebook  # noqa: E402
 from assist.engine import Engine  # noqa: E402
 from assist.phrasebook import Phrasebook  # noqa: E402
+import file_tables  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "customer-signals"
 GROUPS = {"development": ("a-translated", "b-native", "d-games-apps", "e-services-letters", "f-chat-mt",
@@ -94,15 +93,7 @@ def table(rows: list[tuple[str, dict[str, list[int]]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phrasebook", default=None, help="phrasebook directory (default: the shipped one)")
-    args = parser.parse_args(argv)
-    book = load_phrasebook(args.phrasebook) if args.phrasebook else load_phrasebook()
-    rows = []
-    for group, (files, total) in by_group(book).items():
-        rows += [*files, (f"**{group}**", total)]
-    print(table(rows))
-    return 0
+    return file_tables.main(__doc__ or "", argv, read=read, tally=tally, by_group=by_group, table=table)
 
 
 if __name__ == "__main__":
