@@ -17,7 +17,8 @@ translation (`reference`), under `real-chat-mt-*` with the task's machine transl
 gets from a translating console. `real-chat2-*` and `real-chat3-*` take the first and the
 next sixteen chats a language of the `train` files (professional translation only; `train`
 has no machine translation), and `real-chat4-*` / `real-chat4-mt-*` the next six of each
-`valid` file (ranks 11-16), both ways. The data is CC BY-NC 4.0: the repository keeps only our
+`valid` file (ranks 11-16), both ways, and `real-chat5-*` / `real-chat5-mt-*` the ten after
+those (ranks 17-26; Korean has 25 such chats, so nine). The data is CC BY-NC 4.0: the repository keeps only our
 labels (`realchat-labels.json`, by language and chat id).
 
 Real support tweets (`--tweets`): ERICSSON is a checkout of https://github.com/kechtel/ericsson
@@ -60,6 +61,7 @@ CHAT_LABELS = HERE / "realchat-labels.json"
 CHAT_LANGUAGES = ("de", "fr", "pt", "nl", "ko")
 # each pool: the task's file it takes its chats from, and which of them by rank of the chat id's hash
 CHAT_POOLS = {"valid": ("valid", slice(0, 10)), "valid2": ("valid", slice(10, 16)),
+              "valid3": ("valid", slice(16, 26)),
               "train": ("train", slice(0, 16)), "train2": ("train", slice(16, 32))}
 THREADS = ("twcs-AmazonHelp-preprocessed-183", "twcs-AppleSupport-preprocessed-116",
            "twcs-SpotifyCares-preprocessed-56")
@@ -174,10 +176,10 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 
 def support_chats(source: Path, machine: bool = False, pool: str = "valid") -> dict[str, list[Chat]]:
     """The real support chats of each half (`--chats`), in a fixed order: from each language's
-    `valid` file (the first ten, or with `pool="valid2"` the next six), or with `pool="train"`
-    (the first sixteen) or `"train2"` (the next sixteen) from its `train` file (chats not also
-    in `valid`). With `machine`, the customer's lines in the task's machine translation (only
-    `valid` has one) instead of the professional one."""
+    `valid` file (the first ten, with `pool="valid2"` the next six, with `"valid3"` the ten
+    after), or with `pool="train"` (the first sixteen) or `"train2"` (the next sixteen) from its
+    `train` file (chats not also in `valid`). With `machine`, the customer's lines in the task's
+    machine translation (only `valid` has one) instead of the professional one."""
     out: dict[str, list[Chat]] = {"dev": [], "held": []}
     part, ranks = CHAT_POOLS[pool]
     for language in CHAT_LANGUAGES:
@@ -244,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         write(args.out, "real-chat3", support_chats(args.chats, pool="train2"), labels, "chat")
         write(args.out, "real-chat4", support_chats(args.chats, pool="valid2"), labels, "chat")
         write(args.out, "real-chat4-mt", support_chats(args.chats, machine=True, pool="valid2"), labels, "chat")
+        write(args.out, "real-chat5", support_chats(args.chats, pool="valid3"), labels, "chat")
+        write(args.out, "real-chat5-mt", support_chats(args.chats, machine=True, pool="valid3"), labels, "chat")
     return 0
 
 
