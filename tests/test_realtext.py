@@ -40,8 +40,8 @@ CHAT_FLOORS = {
     # held 0.888 since the sixteenth session: "I would like to cancel ..." is a request, not a threat
     "real-chat4-dev": (0.87, 0), "real-chat4-held": (0.88, 0),
     "real-chat4-mt-dev": (0.88, 0), "real-chat4-mt-held": (0.86, 1),  # 0.884, 0.868 (0.818, 0.804); 0 of 8, 1 of 10
-    # the ten valid chats after those (eighteenth session): 0.875, 0.878 (0.811, 0.832); 2 of 13, 0 of 8
-    "real-chat5-dev": (0.87, 2), "real-chat5-held": (0.87, 0),
+    # the ten valid chats after those (eighteenth session): 0.877, 0.878 (0.811, 0.832); 1 of 13, 0 of 8
+    "real-chat5-dev": (0.87, 1), "real-chat5-held": (0.87, 0),
     "real-chat5-mt-dev": (0.86, 2), "real-chat5-mt-held": (0.86, 1),  # 0.869, 0.868 (0.827, 0.842); 2 of 13, 1 of 8
 }
 
