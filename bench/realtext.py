@@ -16,10 +16,10 @@ translation (`reference`), under `real-chat-mt-*` with the task's machine transl
 (`valid/en-XX.baseline.txt`, one line for each row of the csv), the English an integrator
 gets from a translating console. `real-chat2-*` and `real-chat3-*` take the first and the
 next sixteen chats a language of the `train` files (professional translation only; `train`
-has no machine translation), and `real-chat4-*` / `real-chat4-mt-*` the next six of each
-`valid` file (ranks 11-16), both ways, and `real-chat5-*` / `real-chat5-mt-*` the ten after
-those (ranks 17-26; Korean has 25 such chats, so nine). The data is CC BY-NC 4.0: the repository keeps only our
-labels (`realchat-labels.json`, by language and chat id).
+has no machine translation), `real-chat4-*` / `real-chat4-mt-*` the next six of each `valid`
+file (ranks 11-16), both ways, and `real-chat5-*` / `real-chat5-mt-*` the ten after those (ranks
+17-26; Korean has 25 such chats, so nine). The data is CC BY-NC 4.0: the repository keeps only
+our labels (`realchat-labels.json`, by language and chat id).
 
 Real support tweets (`--tweets`): ERICSSON is a checkout of https://github.com/kechtel/ericsson
 (the appendix of "Event Log Construction from Customer Service Conversations using Natural
