@@ -355,6 +355,10 @@ class CueLibrary:
         return issues
 
 
+# "\bn't" or "\b(?:not|n't)": a word boundary before the n of "doesn't" never holds
+_BOUNDARY_BEFORE_NT = re.compile(r"\\b(?:\(\?:(?:[^()|]*\|)*)?n'")
+
+
 def _compile_each(file: str, node: Any, key: str, sources: list[str], issues: list[Issue], *,
                   what: str) -> list[re.Pattern[str]]:
     """Each of `sources` compiled on its own; each bad regex is reported at its own line."""
@@ -372,10 +376,6 @@ def _compile_each(file: str, node: Any, key: str, sources: list[str], issues: li
                                                      "then never matches after a letter (\"doesn't\", \"isn't\"); "
                                                      "write (?:\\bnot|n't)", severity="warning"))
     return good
-
-
-# "\bn't" or "\b(?:not|n't)": a word boundary before the n of "doesn't" never holds
-_BOUNDARY_BEFORE_NT = re.compile(r"\\b(?:\(\?:(?:[^()|]*\|)*)?n'")
 
 
 _LEADING_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
