@@ -8,6 +8,7 @@ from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
 from .evaluate import MOODS, TYPES, GroundTruth, Report
+from .moodcauses import describe
 
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 
@@ -21,7 +22,8 @@ PAGE = _ENV.from_string("""<!doctype html>
  table{border-collapse:collapse;margin:.5rem 0} td,th{border:1px solid #dde;padding:.25rem .6rem;text-align:right}
  th:first-child,td:first-child{text-align:left} th{background:#f3f4f8}
  .cells td{width:3.2rem;text-align:center} .note{color:#667} .bad{color:#b3261e;font-weight:600}
- .grid{display:flex;gap:2rem;flex-wrap:wrap} svg text{font:12px system-ui,sans-serif}
+ .grid{display:flex;gap:2rem;flex-wrap:wrap;align-items:flex-start} svg text{font:12px system-ui,sans-serif}
+ .turns td,.turns th{text-align:left;vertical-align:top} .turns td:last-child{max-width:32rem} summary{cursor:pointer;margin:.5rem 0}
 </style></head><body>
 <h1>Customer Sense: evaluation</h1>
 <p class="note">Prompts, mood and complainer type scored against labelled conversations, with bare VADER on
@@ -49,6 +51,24 @@ the same customer turns for comparison. Mood sign accuracy asks the panel's ques
 <div><h3>Mood, bare VADER</h3>{{ confusion(rep.mood_confusion(2), moods) }}</div>
 <div><h3>Type (rows: label)</h3>{{ confusion(rep.type_confusion(), types) }}</div>
 </div>
+{% set errors = rep.mood_errors() %}{% if errors %}
+<h3>Why mood calls go wrong ({{ errors|length }} of {{ rep.mood_pairs(1)|length }} customer turns)</h3>
+<p class="note">The step that decided a call is the last one that carried the score across the upset bound:
+a cue's effect, the mood model, or else VADER's own reading. Read the cues with many wrong calls first.</p>
+<div class="grid">
+{% for kind, causes in rep.mood_error_causes().items() if causes %}<table><tr><th>{{ kind }}: what decided it</th><th>turns</th></tr>
+{% for cause, n in causes.most_common() %}<tr><td>{{ cause }}</td><td>{{ n }}</td></tr>{% endfor %}</table>{% endfor %}
+<table><tr><th>decided by</th><th>to upset: right</th><th>wrong</th><th>to calm: right</th><th>wrong</th></tr>
+{% for t in rep.mood_deciders() %}<tr><td>{{ describe(t.decided_by) }}</td><td>{{ t.to_upset_right }}</td>
+<td class="{{ 'bad' if t.to_upset_wrong else '' }}">{{ t.to_upset_wrong }}</td><td>{{ t.to_calm_right }}</td>
+<td class="{{ 'bad' if t.to_calm_wrong else '' }}">{{ t.to_calm_wrong }}</td></tr>{% endfor %}</table>
+</div>
+<details><summary>The {{ errors|length }} turns</summary>
+<table class="turns"><tr><th>conversation</th><th>event</th><th>label</th><th>ours</th><th>what decided it</th><th>cues</th><th>turn</th></tr>
+{% for c in errors %}<tr><td>{{ c.conversation }}</td><td>{{ c.event }}</td><td>{{ c.label }}</td><td>{{ c.ours }}</td>
+<td>{{ c.cause }}{% if c.effect and c.decided_by != 'VADER' %}<br><span class="note">{{ c.effect }}</span>{% endif %}</td>
+<td>{{ c.cues|join(', ') }}</td><td>{{ c.text|truncate(240) }}</td></tr>{% endfor %}</table></details>
+{% endif %}
 {% if rep.results|selectattr('misses')|list or rep.results|selectattr('false_alarms')|list %}
 <h3>Misses and false alarms</h3><table><tr><th>conversation</th><th>missed</th><th>false alarms</th></tr>
 {% for r in rep.results if r.misses or r.false_alarms %}<tr><td>{{ r.conversation }}</td>
@@ -118,4 +138,4 @@ def html_report(sets: dict[str, Report], truths: list[GroundTruth]) -> str:
 
     return PAGE.render(sets=sets, truths=truths, pct=_pct, mood_chart=_bars(mood_groups),
                        prompt_charts=prompt_charts, confusion=confusion, moods=list(MOODS),
-                       types=[str(t) for t in TYPES])
+                       types=[str(t) for t in TYPES], describe=describe)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from .evaluate import MOODS, TYPES, GroundTruth, Report
+from .moodcauses import describe
+
+TOP_CAUSES = 6  # causes a kind of wrong call, and deciders, in the Markdown (the HTML report has them all)
 
 
 def _pct(x: float) -> str:
@@ -44,6 +47,7 @@ def markdown(sets: dict[str, Report], truths: list[GroundTruth]) -> str:
         ours = _confusion_md(rep.mood_confusion(1), list(MOODS), "ours")
         bare = _confusion_md(rep.mood_confusion(2), list(MOODS), "VADER")
         out.extend(f"{a} {b}" for a, b in zip(ours, bare, strict=True))
+        out.extend(_mood_errors_md(name, rep))
         out.append(f"\n## {name}: complainer type (rows: label, columns: predicted at the end)\n")
         out.extend(_confusion_md(rep.type_confusion(), [str(t) for t in TYPES], "type"))
     if truths:
@@ -53,6 +57,24 @@ def markdown(sets: dict[str, Report], truths: list[GroundTruth]) -> str:
         for t in truths:
             out.append(f"| {t.name} | {t.items} | {t.ours:.3f} | {t.vader:.3f} | {-t.loss:+.3f} |")
     return "\n".join(out) + "\n"
+
+
+def _mood_errors_md(name: str, rep: Report) -> list[str]:
+    """Why the wrong upset-or-not calls went wrong, and the cues that decided calls wrongly."""
+    errors = rep.mood_errors()
+    if not errors:
+        return []
+    out = [f"\n## {name}: why mood calls go wrong ({len(errors)} of {len(rep.mood_pairs(1))} turns)\n",
+           "| wrong call | what decided it | turns |", "|---|---|---|"]
+    for kind, causes in rep.mood_error_causes().items():
+        for cause, n in causes.most_common(TOP_CAUSES):
+            out.append(f"| {kind} | {cause} | {n} |")
+    wrong = [t for t in rep.mood_deciders() if t.wrong][:TOP_CAUSES]
+    if wrong:
+        out += ["", "| decided by | to upset: right / wrong | to calm: right / wrong |", "|---|---|---|"]
+        out += [f"| {describe(t.decided_by)} | {t.to_upset_right} / {t.to_upset_wrong} "
+                f"| {t.to_calm_right} / {t.to_calm_wrong} |" for t in wrong]
+    return out
 
 
 def _recall(rep: Report) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from .engine import Engine
 from .errors import LabelError, Location
+from .moodcauses import DeciderTally, MoodCall, decider_tallies, error_causes, mood_call
 from .phrasebook import Phrasebook
 from .replay import replay
 from .sentiment import VaderBase, mood_of
@@ -47,6 +48,7 @@ class ConversationResult:
     false_alarms: list[dict[str, Any]] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
     moods: list[tuple[str, str, str, str]] = field(default_factory=list)  # (label, ours, vader, text)
+    mood_calls: list[MoodCall] = field(default_factory=list)  # the same turns: what decided each call
     fired: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -100,6 +102,18 @@ class Report:
         """Upset vs not upset: the call the panel makes."""
         pairs = self.mood_pairs(which)
         return sum((a == "upset") == (b == "upset") for a, b in pairs) / len(pairs) if pairs else 1.0
+
+    def mood_errors(self) -> list[MoodCall]:
+        """The customer turns whose upset-or-not call the labels disagree with."""
+        return [c for r in self.results for c in r.mood_calls if not c.right]
+
+    def mood_error_causes(self) -> dict[str, Counter[str]]:
+        """Wrong upset-or-not calls by what decided them (moodcauses.py)."""
+        return error_causes(c for r in self.results for c in r.mood_calls)
+
+    def mood_deciders(self) -> list[DeciderTally]:
+        """Each cue (and the mood model) that decided calls: how many the labels agree with."""
+        return decider_tallies(c for r in self.results for c in r.mood_calls)
 
     def mood_confusion(self, which: int = 1) -> dict[str, Counter[str]]:
         table: dict[str, Counter[str]] = {m: Counter() for m in MOODS}
@@ -230,6 +244,7 @@ def _score(item: Labelled, records: list[dict[str, Any]], vader: VaderBase) -> C
             if turn is not None:
                 bare = mood_of(vader.whole(event["text"]))
                 result.moods.append((event["mood_label"], turn["mood"], bare, event["text"]))
+                result.mood_calls.append(mood_call(item.conversation, index, event["text"], event["mood_label"], turn))
         index += 1
     return result
 
