@@ -134,9 +134,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for name, rep in sets.items():
             for r in rep.results:
                 for m in r.misses:
-                    print(f"MISS {name} {r.conversation} {m['prompt']} @{m.get('event', 'any')}", file=sys.stderr)
+                    back = f" (held back: {m['held_back']})" if m.get("held_back") else ""
+                    print(f"MISS {name} {r.conversation} {m['prompt']} @{m.get('event', 'any')}{back}",
+                          file=sys.stderr)
                 for f in r.false_alarms:
                     print(f"FALSE {name} {r.conversation} {f['prompt']} @{f['event']}", file=sys.stderr)
+                for c in r.mood_calls:
+                    if not c.right:
+                        print(f"MOOD {name} {r.conversation} @{c.event} {c.label} read {c.ours}: {c.cause}",
+                              file=sys.stderr)
                 if r.expected_type != r.predicted_type:
                     print(f"TYPE {name} {r.conversation} want {r.expected_type} got {r.predicted_type}",
                           file=sys.stderr)
@@ -493,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     p.add_argument("--ground-truth", metavar="DIR", default=None,
                    help="directory with VADER's *GroundTruth.txt files: report Pearson r against bare VADER")
-    p.add_argument("--misses", action="store_true", help="list every miss, false alarm and wrong type on stderr")
+    p.add_argument("--misses", action="store_true",
+                   help="list every miss, false alarm, wrong mood call and wrong type on stderr")
     p.set_defaults(func=cmd_eval)
 
     for name, func, out, l2, helps in (

@@ -23,7 +23,8 @@ PAGE = _ENV.from_string("""<!doctype html>
  th:first-child,td:first-child{text-align:left} th{background:#f3f4f8}
  .cells td{width:3.2rem;text-align:center} .note{color:#667} .bad{color:#b3261e;font-weight:600}
  .grid{display:flex;gap:2rem;flex-wrap:wrap;align-items:flex-start} svg text{font:12px system-ui,sans-serif}
- .turns td,.turns th{text-align:left;vertical-align:top} .turns td:last-child{max-width:32rem} summary{cursor:pointer;margin:.5rem 0}
+ .turns td,.turns th{text-align:left;vertical-align:top} .turns td:last-child{max-width:32rem}
+ summary{cursor:pointer;margin:.5rem 0}
 </style></head><body>
 <h1>Customer Sense: evaluation</h1>
 <p class="note">Prompts, mood and complainer type scored against labelled conversations, with bare VADER on
@@ -42,9 +43,13 @@ the same customer turns for comparison. Mood sign accuracy asks the panel's ques
 {% for name, rep in sets.items() %}
 <h2>{{ name }}: prompts</h2>
 {{ prompt_charts[name]|safe }}
-<table><tr><th>prompt</th><th>fired</th><th>hit</th><th>missed</th><th>false alarms</th><th>unlisted</th></tr>
-{% for pid, c in rep.per_prompt().items() %}<tr><td>{{ pid }}</td><td>{{ c.get('fired', 0) }}</td><td>{{ c.get('hit', 0) }}</td>
-<td>{{ c.get('miss', 0) }}</td><td class="{{ 'bad' if c.get('false_alarm') else '' }}">{{ c.get('false_alarm', 0) }}</td>
+<p class="note">Held back: the prompt's condition held, but its cooldown, its cap a chat or the alert
+budget kept it back; the other misses are conditions that did not hold.</p>
+<table><tr><th>prompt</th><th>fired</th><th>hit</th><th>missed</th><th>of them held back</th><th>false alarms</th>
+<th>unlisted</th></tr>
+{% for pid, c in rep.per_prompt().items() %}<tr><td>{{ pid }}</td><td>{{ c.get('fired', 0) }}</td>
+<td>{{ c.get('hit', 0) }}</td><td>{{ c.get('miss', 0) }}</td><td>{{ c.get('held_back', 0) }}</td>
+<td class="{{ 'bad' if c.get('false_alarm') else '' }}">{{ c.get('false_alarm', 0) }}</td>
 <td>{{ c.get('unlisted', 0) }}</td></tr>{% endfor %}</table>
 <div class="grid">
 <div><h3>Mood, ours (rows: label)</h3>{{ confusion(rep.mood_confusion(1), moods) }}</div>
@@ -72,7 +77,8 @@ a cue's effect, the mood model, or else VADER's own reading. Read the cues with 
 {% if rep.results|selectattr('misses')|list or rep.results|selectattr('false_alarms')|list %}
 <h3>Misses and false alarms</h3><table><tr><th>conversation</th><th>missed</th><th>false alarms</th></tr>
 {% for r in rep.results if r.misses or r.false_alarms %}<tr><td>{{ r.conversation }}</td>
-<td>{{ r.misses|map(attribute='prompt')|join(', ') }}</td>
+<td>{% for m in r.misses %}{{ m.prompt }}{% if m.held_back %} (held back: {{ m.held_back }}){% endif %}
+{{- ', ' if not loop.last }}{% endfor %}</td>
 <td>{{ r.false_alarms|map(attribute='prompt')|join(', ') }}</td></tr>{% endfor %}</table>{% endif %}
 {% endfor %}
 {% if truths %}<h2>Ordinary text: VADER's human-rated ground truth</h2>

@@ -37,11 +37,11 @@ def markdown(sets: dict[str, Report], truths: list[GroundTruth]) -> str:
             f"| {_pct(rep.type_accuracy())} ({len(rep.type_pairs())} typed) |")
     for name, rep in sets.items():
         out.append(f"\n## {name}: prompts\n")
-        out.append("| prompt | fired | hit | missed | false alarms | unlisted |")
-        out.append("|---|---|---|---|---|---|")
+        out.append("| prompt | fired | hit | missed | of them held back | false alarms | unlisted |")
+        out.append("|---|---|---|---|---|---|---|")
         for pid, c in rep.per_prompt().items():
             out.append(f"| {pid} | {c.get('fired', 0)} | {c.get('hit', 0)} | {c.get('miss', 0)} "
-                       f"| {c.get('false_alarm', 0)} | {c.get('unlisted', 0)} |")
+                       f"| {c.get('held_back', 0)} | {c.get('false_alarm', 0)} | {c.get('unlisted', 0)} |")
         out.append(f"\n## {name}: mood ({len(rep.mood_pairs(1))} customer turns; rows: label, columns: "
                    "ours | bare VADER)\n")
         ours = _confusion_md(rep.mood_confusion(1), list(MOODS), "ours")

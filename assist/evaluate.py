@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,8 @@ class Report:
                 table.setdefault(p, Counter())["hit"] += 1
             for m in r.misses:
                 table.setdefault(m["prompt"], Counter())["miss"] += 1
+                if m.get("held_back"):  # its condition held, but a cooldown, cap or the budget held it back
+                    table[m["prompt"]]["held_back"] += 1
             for f in r.false_alarms:
                 table.setdefault(f["prompt"], Counter())["false_alarm"] += 1
             for u in r.unlisted:
@@ -200,13 +203,15 @@ def evaluate(phrasebook: Phrasebook, labelled: list[Labelled], vader: VaderBase 
     results = []
     for item in labelled:
         engine = Engine(phrasebook)
+        engine.held = []  # the moments a prompt's condition held but it was held back: why some misses
         lines = [(n, json.dumps(e)) for n, e in enumerate(item.events, 1)]
         records = [r for _, recs in replay(engine, lines) for r in recs]
-        results.append(_score(item, records, vader))
+        results.append(_score(item, records, vader, engine.held or ()))
     return Report(results)
 
 
-def _score(item: Labelled, records: list[dict[str, Any]], vader: VaderBase) -> ConversationResult:
+def _score(item: Labelled, records: list[dict[str, Any]], vader: VaderBase,
+           held: Sequence[Mapping[str, Any]] = ()) -> ConversationResult:
     expect = item.expect
     conv_records = [r for r in records if r.get("conversation") == item.conversation]
     turns = [r for r in conv_records if r["kind"] == "turn"]
@@ -225,7 +230,9 @@ def _score(item: Labelled, records: list[dict[str, Any]], vader: VaderBase) -> C
             used.add(match["id"])
             result.hits.append(want["prompt"])
         else:
-            result.misses.append(want)
+            back = next((h["reason"] for h in held if h["prompt"] == want["prompt"] and h.get("mode") != "shadow"
+                         and ("event" not in want or abs(h["event"] - int(want["event"])) <= slack)), None)
+            result.misses.append({**want, "held_back": back} if back else want)
     never = set(expect.get("never", []))
     if result.calm:
         never |= NEGATIVE_PROMPTS

@@ -92,8 +92,10 @@ def test_eval_says_why_each_wrong_call_went_wrong(tmp_path: Path) -> None:
     assert wrong[1].decided_by in wrong[1].cues and wrong[1].cause.startswith("moved to upset by cue ")
 
     html = tmp_path / "report.html"
-    out = subprocess.run([sys.executable, "-m", "assist", "eval", str(chat), "--html", str(html)],
-                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    run = subprocess.run([sys.executable, "-m", "assist", "eval", str(chat), "--html", str(html), "--misses"],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    out = run.stdout
+    assert "MOOD why.jsonl a @1 upset read neutral: no cue; VADER read it calm" in run.stderr
     assert "## why.jsonl: why mood calls go wrong (2 of 3 turns)" in out
     assert "| upset read as calm | no cue; VADER read it calm | 1 |" in out
     assert f"| cue {wrong[1].decided_by} | 0 / 1 | 0 / 0 |" in out
@@ -107,3 +109,23 @@ def test_a_set_without_wrong_calls_has_no_why_section(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "assist", "eval", str(chat)],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert "why mood calls go wrong" not in out
+
+
+def test_a_miss_held_back_by_a_cooldown_says_so(tmp_path: Path) -> None:
+    vent = "WHERE IS MY REFUND?!!! Three weeks and NOTHING, this is a joke."
+    chat = write(tmp_path / "held.jsonl", [
+        {"conversation": "h", "type": "start", "ts": 0,
+         "expect": {"type": None, "prompts": [{"prompt": "let-them-vent", "event": 1, "slack": 0},
+                                              {"prompt": "let-them-vent", "event": 2, "slack": 0}]}},
+        {"conversation": "h", "type": "message", "ts": 1, "role": "customer", "text": vent},
+        {"conversation": "h", "type": "message", "ts": 3, "role": "customer", "text": vent.upper()},
+    ])
+    report = evaluate(load_phrasebook(), load_labelled([chat]))
+    (result,) = report.results
+    assert result.hits == ["let-them-vent"]
+    assert result.misses == [{"prompt": "let-them-vent", "event": 2, "slack": 0, "held_back": "cooldown"}]
+    assert report.per_prompt()["let-them-vent"] == {"hit": 1, "miss": 1, "held_back": 1, "fired": 1}
+    run = subprocess.run([sys.executable, "-m", "assist", "eval", str(chat), "--misses"],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    assert "| let-them-vent | 1 | 1 | 1 | 1 | 0 | 0 |" in run.stdout
+    assert "MISS held.jsonl h let-them-vent @2 (held back: cooldown)" in run.stderr
