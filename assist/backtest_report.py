@@ -5,6 +5,7 @@ from __future__ import annotations
 from jinja2 import Environment, select_autoescape
 
 from .backtest import Backtest
+from .moodcauses import describe
 
 KIND_MARK = {"added": "+", "removed": "-", "moved": "~"}
 
@@ -16,6 +17,15 @@ def markdown(result: Backtest, old_name: str, new_name: str, *, limit: int = 200
     for row in result.by_prompt():
         out.append(f"| {row['prompt']} | {row['old']} | {row['new']} | {row['added']} | {row['removed']} "
                    f"| {row['moved']} | {row['conversations']} |")
+    out += ["", _mood_line(result)]
+    if result.mood_changes:
+        out += ["", f"## Mood calls changed ({len(result.mood_changes)})", ""]
+        for m in result.mood_changes[:limit]:
+            out.append(f"- {m.conversation} #{m.event}: {_call(m.old.upset)} -> {_call(m.new.upset)} "
+                       f"({describe(m.new.decided_by)})"
+                       f"{_verdict(m.label, m.verdict)}: {m.text}")
+        if len(result.mood_changes) > limit:
+            out.append(f"\n... and {len(result.mood_changes) - limit} more (see --html or --json)")
     if not result.changes:
         out += ["", "No prompt changes."]
         return "\n".join(out) + "\n"
@@ -36,6 +46,23 @@ def markdown(result: Backtest, old_name: str, new_name: str, *, limit: int = 200
     return "\n".join(out) + "\n"
 
 
+def _call(upset: bool) -> str:
+    return "upset" if upset else "not upset"
+
+
+def _verdict(label: str | None, verdict: str | None) -> str:
+    return f", labelled {label}: {verdict}" if verdict else ""
+
+
+def _mood_line(result: Backtest) -> str:
+    m = result.mood_summary()
+    line = (f"Mood calls: {m['changed']} of {m['customer_turns']} customer turns changed "
+            f"({m['to_upset']} to upset, {m['to_calm']} to not upset)")
+    if m["fixed"] or m["broken"]:
+        line += f"; on labelled turns {m['fixed']} fixed, {m['broken']} broken"
+    return line + "."
+
+
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 PAGE = _ENV.from_string("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -47,7 +74,7 @@ PAGE = _ENV.from_string("""<!doctype html>
  th:first-child,td:first-child{text-align:left} th{background:#f3f4f8}
  .added{color:#1e7a46} .removed{color:#b3261e} .moved{color:#8a5a00}
  .turn{color:#556070;margin-left:1.5rem} .bar{display:inline-block;height:10px;background:#1f5fbf}
- .bar.new{background:#e08a00}
+ .bar.new{background:#e08a00} .moods td,.moods th{text-align:left;vertical-align:top}
 </style></head><body>
 <h1>Backtest: {{ old }} &rarr; {{ new }}</h1>
 <p>{{ r.conversations }} conversations, {{ r.events }} events replayed through both phrasebooks.</p>
@@ -59,6 +86,17 @@ PAGE = _ENV.from_string("""<!doctype html>
 <td style="text-align:left"><span class="bar" style="width:{{ (120 * row.old / top)|round(1) }}px"></span><br>
 <span class="bar new" style="width:{{ (120 * row.new / top)|round(1) }}px"></span></td></tr>{% endfor %}
 </table>
+<p>{{ mood_line }}</p>
+{% if r.mood_changes %}<h2>Mood calls changed ({{ r.mood_changes|length }})</h2>
+<table class="moods"><tr><th>conversation</th><th>event</th><th>old</th><th>new</th><th>decided by</th><th>label</th>
+<th>turn</th></tr>
+{% for m in r.mood_changes %}<tr><td>{{ m.conversation }}</td><td>{{ m.event }}</td>
+<td>{{ call(m.old.upset) }} ({{ '%+.2f'|format(m.old.sentiment) }})</td>
+<td>{{ call(m.new.upset) }} ({{ '%+.2f'|format(m.new.sentiment) }})</td>
+<td>{{ describe(m.new.decided_by) }}</td>
+<td class="{{ 'added' if m.verdict == 'fixed' else 'removed' if m.verdict == 'broken' else '' }}">
+{{- m.label or '' }}{% if m.verdict %} ({{ m.verdict }}){% endif %}</td>
+<td>{{ m.text }}</td></tr>{% endfor %}</table>{% endif %}
 <h2>Changes ({{ r.changes|length }})</h2>
 {% for c in r.changes %}<div class="{{ c.kind }}"><strong>{{ c.kind }} {{ c.prompt }}</strong>
 {% if c.mode == 'shadow' %}(shadow){% endif %} in {{ c.conversation }},
@@ -73,4 +111,5 @@ PAGE = _ENV.from_string("""<!doctype html>
 def html(result: Backtest, old_name: str, new_name: str) -> str:
     rows = result.by_prompt()
     top = max([1, *(max(r["old"], r["new"]) for r in rows)])
-    return PAGE.render(r=result, rows=rows, top=top, old=old_name, new=new_name)
+    return PAGE.render(r=result, rows=rows, top=top, old=old_name, new=new_name, mood_line=_mood_line(result),
+                       call=_call, describe=describe)

@@ -347,9 +347,9 @@ def _read_conversations(files: Sequence[str]) -> dict[str, list[dict[str, Any]]]
 
 def _fired_with(paths: Sequence[str], conversations: dict[str, list[dict[str, Any]]]) -> Any:
     """One side of a backtest (a process of its own for large inputs)."""
-    from .backtest import fired_prompts
+    from .backtest import replay_side
 
-    return fired_prompts(_phrasebook(paths), conversations)
+    return replay_side(_phrasebook(paths), conversations)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

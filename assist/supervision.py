@@ -144,6 +144,7 @@ class SupervisorNamespace(PanelNamespace):
         result = await asyncio.to_thread(backtest, self.hub.phrasebook, book, conversations)
         out = result.to_json()
         out["changes"] = out["changes"][:100]
+        out["mood_changes"] = out["mood_changes"][:100]  # an entry edit moves no mood call; a cue file edit may
         return {"ok": True, **out, "seconds": round(time.perf_counter() - started, 3)}
 
     async def on_save(self, sid: str, data: Any) -> dict[str, Any]:

@@ -234,6 +234,41 @@ def test_backtest_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "<h1>Backtest:" in html.read_text()
 
 
+def test_backtest_lists_the_mood_calls_a_cue_edit_changes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    books = copy_phrasebooks(tmp_path)
+    cues = books / "cues" / "customer.yaml"
+    text = cues.read_text()
+    burst = '      - "[?\\uff1f]{2,}"\n'  # "??" is no longer a burst of marks
+    assert burst in text
+    cues.write_text(text.replace(burst, "", 1))
+    files = sorted((DATA / "conversations" / "dev").glob("*.jsonl"))
+    events = [json.loads(line) for path in files for line in path.read_text().splitlines() if line.strip()]
+    labels = {(e["conversation"], n): e.get("mood_label") for cid, evs in group_by_conversation(events).items()
+              for n, e in enumerate(evs)}
+    result = backtest(load_phrasebook(), load_phrasebook(books), group_by_conversation(events))
+    changed = result.mood_changes
+    assert changed and any("!!" in m.text or "??" in m.text for m in changed)
+    for m in changed:  # a changed call, the label of that very turn, and the verdict against it
+        assert m.old.upset != m.new.upset and m.label == labels[m.conversation, m.event]
+        assert m.verdict == (None if m.label is None else "fixed" if m.new.upset == (m.label == "upset") else "broken")
+    summary = result.mood_summary()
+    assert summary["changed"] == len(changed) == summary["to_upset"] + summary["to_calm"]
+    assert summary["fixed"] + summary["broken"] == sum(m.label is not None for m in changed)
+    assert result.to_json()["moods"] == summary and len(result.to_json()["mood_changes"]) == len(changed)
+    assert backtest(load_phrasebook(), load_phrasebook(), group_by_conversation(events)).mood_changes == []
+
+    html = tmp_path / "bt.html"
+    args = ["backtest", "--old", str(DEFAULT_DIR), "--new", str(books), *map(str, files), "--html", str(html)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert (f"Mood calls: {summary['changed']} of {summary['customer_turns']} customer turns changed "
+            f"({summary['to_upset']} to upset, {summary['to_calm']} to not upset)") in out
+    first = changed[0]
+    assert f"- {first.conversation} #{first.event}: upset -> not upset" in out or \
+        f"- {first.conversation} #{first.event}: not upset -> upset" in out
+    assert f"Mood calls changed ({len(changed)})" in html.read_text()
+
+
 def test_mood_change_and_bootstrap() -> None:
     turns = [(1, -0.5), (3, 0.2), (5, 0.4), (7, 0.0), (9, 1.0)]
     assert mood_change(turns, 2) == pytest.approx((0.2 + 0.4 + 0.0) / 3 - (-0.5))
