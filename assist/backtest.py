@@ -54,7 +54,7 @@ class Change:
 
 
 @dataclass(frozen=True)
-class MoodCall:
+class TurnCall:
     """One customer turn's upset-or-not call on one side, and the step that decided it."""
     upset: bool
     sentiment: float
@@ -66,8 +66,8 @@ class MoodChange:
     conversation: str
     event: int
     text: str
-    old: MoodCall
-    new: MoodCall
+    old: TurnCall
+    new: TurnCall
     label: str | None  # the turn's mood_label, when the file has one
 
     @property
@@ -88,7 +88,7 @@ class MoodChange:
 class Side:
     """What one phrasebook did to the conversations: its prompts, and each customer turn's call by event."""
     prompts: dict[str, list[Fired]] = field(default_factory=dict)
-    moods: dict[str, dict[int, MoodCall]] = field(default_factory=dict)
+    moods: dict[str, dict[int, TurnCall]] = field(default_factory=dict)
 
 
 @dataclass
@@ -140,7 +140,7 @@ def replay_side(book: Phrasebook, conversations: Mapping[str, list[dict[str, Any
                 if rec["kind"] == "prompt":
                     side.prompts[cid].append(_fired(rec))
                 elif rec["kind"] == "turn" and rec["role"] == "customer" and rec["conversation"] == cid:
-                    side.moods[cid][rec["event"]] = MoodCall(rec["mood"] == "upset", rec["sentiment"],
+                    side.moods[cid][rec["event"]] = TurnCall(rec["mood"] == "upset", rec["sentiment"],
                                                              decided_by(rec["evidence"])[0])
         for rec in engine.finish():
             if rec["kind"] == "prompt":
@@ -184,8 +184,8 @@ def compare(conversations: Mapping[str, list[dict[str, Any]]], old_side: Side, n
     return result
 
 
-def _mood_changes(cid: str, events: list[dict[str, Any]], old: Mapping[int, MoodCall],
-                  new: Mapping[int, MoodCall]) -> Iterable[MoodChange]:
+def _mood_changes(cid: str, events: list[dict[str, Any]], old: Mapping[int, TurnCall],
+                  new: Mapping[int, TurnCall]) -> Iterable[MoodChange]:
     """The customer turns whose upset-or-not call differs, with the text and label of each."""
     changed = {e for e, call in new.items() if e in old and old[e].upset != call.upset}
     if not changed:
