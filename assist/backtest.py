@@ -61,6 +61,11 @@ class TurnCall:
     decided_by: str
 
 
+def call_word(upset: bool) -> str:
+    """A turn's call as the backtest writes it."""
+    return "upset" if upset else "not upset"
+
+
 @dataclass(frozen=True)
 class MoodChange:
     conversation: str
@@ -79,7 +84,7 @@ class MoodChange:
 
     def to_json(self) -> dict[str, Any]:
         return {"conversation": self.conversation, "event": self.event, "text": self.text,
-                "old": "upset" if self.old.upset else "not upset", "new": "upset" if self.new.upset else "not upset",
+                "old": call_word(self.old.upset), "new": call_word(self.new.upset),
                 "old_sentiment": self.old.sentiment, "new_sentiment": self.new.sentiment,
                 "decided_by": self.new.decided_by, "label": self.label, "verdict": self.verdict}
 
@@ -190,15 +195,11 @@ def _mood_changes(cid: str, events: list[dict[str, Any]], old: Mapping[int, Turn
     changed = {e for e, call in new.items() if e in old and old[e].upset != call.upset}
     if not changed:
         return
-    position = 0
-    for event in events:
-        if not isinstance(event, dict) or event.get("conversation") is None:
-            continue
+    for position, event in _indexed(events):
         if position in changed:
             label = event.get("mood_label")
             yield MoodChange(cid, position, str(event.get("text"))[:280], old[position], new[position],
                              label if isinstance(label, str) else None)
-        position += 1
 
 
 def _change(kind: str, cid: str, fired: Fired, old_event: int | None, new_event: int | None,
@@ -210,15 +211,19 @@ def _change(kind: str, cid: str, fired: Fired, old_event: int | None, new_event:
 
 def _context(events: list[dict[str, Any]], index: int) -> Iterable[dict[str, Any]]:
     """The messages up to and at contract index `index` (the last CONTEXT_TURNS + 1)."""
-    messages = []
+    messages = [{"event": position, "role": event.get("role"), "text": str(event.get("text"))[:280]}
+                for position, event in _indexed(events) if event.get("type") == "message" and position <= index]
+    return messages[-(CONTEXT_TURNS + 1):]
+
+
+def _indexed(events: list[dict[str, Any]]) -> Iterable[tuple[int, dict[str, Any]]]:
+    """Each event of a conversation with its contract index (what a record's `event` says)."""
     position = 0
     for event in events:
         if not isinstance(event, dict) or event.get("conversation") is None:
             continue
-        if event.get("type") == "message" and position <= index:
-            messages.append({"event": position, "role": event.get("role"), "text": str(event.get("text"))[:280]})
+        yield position, event
         position += 1
-    return messages[-(CONTEXT_TURNS + 1):]
 
 
 def backtest(old: Phrasebook, new: Phrasebook, conversations: Mapping[str, list[dict[str, Any]]]) -> Backtest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, select_autoescape
 
-from .backtest import Backtest
+from .backtest import Backtest, call_word
 from .moodcauses import describe
 
 KIND_MARK = {"added": "+", "removed": "-", "moved": "~"}
@@ -21,7 +21,7 @@ def markdown(result: Backtest, old_name: str, new_name: str, *, limit: int = 200
     if result.mood_changes:
         out += ["", f"## Mood calls changed ({len(result.mood_changes)})", ""]
         for m in result.mood_changes[:limit]:
-            out.append(f"- {m.conversation} #{m.event}: {_call(m.old.upset)} -> {_call(m.new.upset)} "
+            out.append(f"- {m.conversation} #{m.event}: {call_word(m.old.upset)} -> {call_word(m.new.upset)} "
                        f"({describe(m.new.decided_by)})"
                        f"{_verdict(m.label, m.verdict)}: {m.text}")
         if len(result.mood_changes) > limit:
@@ -44,10 +44,6 @@ def markdown(result: Backtest, old_name: str, new_name: str, *, limit: int = 200
     if len(result.changes) > limit:
         out.append(f"\n... and {len(result.changes) - limit} more (see --html or --json)")
     return "\n".join(out) + "\n"
-
-
-def _call(upset: bool) -> str:
-    return "upset" if upset else "not upset"
 
 
 def _verdict(label: str | None, verdict: str | None) -> str:
@@ -112,4 +108,4 @@ def html(result: Backtest, old_name: str, new_name: str) -> str:
     rows = result.by_prompt()
     top = max([1, *(max(r["old"], r["new"]) for r in rows)])
     return PAGE.render(r=result, rows=rows, top=top, old=old_name, new=new_name, mood_line=_mood_line(result),
-                       call=_call, describe=describe)
+                       call=call_word, describe=describe)

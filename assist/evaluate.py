@@ -48,9 +48,13 @@ class ConversationResult:
     misses: list[dict[str, Any]] = field(default_factory=list)
     false_alarms: list[dict[str, Any]] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
-    moods: list[tuple[str, str, str, str]] = field(default_factory=list)  # (label, ours, vader, text)
-    mood_calls: list[MoodCall] = field(default_factory=list)  # the same turns: what decided each call
+    mood_calls: list[MoodCall] = field(default_factory=list)  # each labelled customer turn: label, calls, why
     fired: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def moods(self) -> list[tuple[str, str, str, str]]:
+        """(label, ours, bare VADER, text) for each labelled customer turn."""
+        return [(c.label, c.ours, c.vader, c.text) for c in self.mood_calls]
 
 
 @dataclass
@@ -250,8 +254,8 @@ def _score(item: Labelled, records: list[dict[str, Any]], vader: VaderBase,
             turn = by_index.get(index)
             if turn is not None:
                 bare = mood_of(vader.whole(event["text"]))
-                result.moods.append((event["mood_label"], turn["mood"], bare, event["text"]))
-                result.mood_calls.append(mood_call(item.conversation, index, event["text"], event["mood_label"], turn))
+                result.mood_calls.append(mood_call(item.conversation, index, event["text"], event["mood_label"],
+                                                   turn, bare))
         index += 1
     return result
 

@@ -34,6 +34,7 @@ class MoodCall:
     text: str
     label: str  # upset, neutral or positive (the labeller's)
     ours: str  # the same, as the turn record says
+    vader: str  # the same, bare VADER's reading of the whole turn (the baseline `assist eval` sets beside ours)
     cues: tuple[str, ...]
     decided_by: str  # a cue id, MODEL, or VADER (its reading stood)
     effect: str  # what the deciding step did, in the record's words ("" for VADER)
@@ -74,10 +75,11 @@ def decided_by(evidence: Mapping[str, Any]) -> tuple[str, str]:
     return decider, effect
 
 
-def mood_call(conversation: str, event: int, text: str, label: str, turn: Mapping[str, Any]) -> MoodCall:
-    """The MoodCall of one labelled customer turn from its turn record."""
+def mood_call(conversation: str, event: int, text: str, label: str, turn: Mapping[str, Any],
+              vader: str) -> MoodCall:
+    """The MoodCall of one labelled customer turn from its turn record (and bare VADER's mood of it)."""
     decider, effect = decided_by(turn.get("evidence", {}))
-    return MoodCall(conversation, event, text, label, str(turn["mood"]), tuple(turn.get("cues", ())),
+    return MoodCall(conversation, event, text, label, str(turn["mood"]), vader, tuple(turn.get("cues", ())),
                     decider, effect)
 
 

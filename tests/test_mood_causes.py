@@ -42,7 +42,7 @@ def test_the_step_that_decided_a_call(evidence: dict[str, Any], decider: str) ->
 
 
 def call(label: str, ours: str, decider: str, cues: tuple[str, ...] = (), effect: str = "") -> MoodCall:
-    return MoodCall("c", 1, "text", label, ours, cues, decider, effect)
+    return MoodCall("c", 1, "text", label, ours, "neutral", cues, decider, effect)
 
 
 def test_causes_name_the_decider_and_which_way_it_went() -> None:
