@@ -22,8 +22,10 @@ import agent_replies  # noqa: E402
 
 # caught share per warning: development 239/278, 129/145, 207/272; blind 60/116, 31/57, 32/133
 # (the blind files l and m, written in the seventeenth session to avoid stock phrases, are the
-# hardest: 23/52, 13/25 and 11/81 of them)
-FLOORS = {"development": {"no-excuses": 0.85, "dont-pass-buck": 0.88, "dont-argue": 0.76},
+# hardest: 23/52, 13/25 and 11/81 of them). Twentieth session: development 240/278, 129/145,
+# 215/272 (a dispute answered with our records, more failure wordings, the fault put on the
+# customer); blind 60/116, 31/57, 33/133
+FLOORS = {"development": {"no-excuses": 0.86, "dont-pass-buck": 0.88, "dont-argue": 0.79},
           "blind": {"no-excuses": 0.51, "dont-pass-buck": 0.54, "dont-argue": 0.24}}
 GOOD_WITH_A_PROMPT = {"development": 5, "blind": 5}  # of 395 and 164 good replies (5 and 5 at the start)
 

@@ -20,9 +20,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 import customer_signals  # noqa: E402
 
 # found: development 177/197, 119/153, 118/152, 138/166; blind 41/67, 28/51, 25/51, 47/56
-# (f-g joined development and h the blind group in the seventeenth session)
-FLOORS = {"development": {"threat": 0.89, "beyond-fair": 0.77, "giving-up": 0.77, "venting": 0.83},
-          "blind": {"threat": 0.61, "beyond-fair": 0.54, "giving-up": 0.49, "venting": 0.83}}
+# (f-g joined development and h the blind group in the seventeenth session). Twentieth session
+# (demand-beyond's wider reading): beyond-fair 140/153 development, 33/51 blind
+FLOORS = {"development": {"threat": 0.89, "beyond-fair": 0.91, "giving-up": 0.77, "venting": 0.83},
+          "blind": {"threat": 0.61, "beyond-fair": 0.64, "giving-up": 0.49, "venting": 0.83}}
 # imagined (a signal on a message whose writer put none); in the blind group, h's six imagined
 # threats were there on its first look; four are left after the seventeenth session's vetoes
 IMAGINED = {"development": {"threat": 0, "beyond-fair": 0, "giving-up": 1, "venting": 6},
