@@ -154,11 +154,6 @@ def replay_side(book: Phrasebook, conversations: Mapping[str, list[dict[str, Any
     return side
 
 
-def fired_prompts(book: Phrasebook, conversations: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[Fired]]:
-    """Every prompt (shadow ones too) each conversation gets from `book`, replay semantics."""
-    return replay_side(book, conversations).prompts
-
-
 def _fired(rec: Mapping[str, Any]) -> Fired:
     return Fired(rec["prompt"], rec["event"], rec["ts"], rec.get("mode", "live"), rec["severity"], rec["text"])
 

@@ -8,10 +8,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import LabelError, RuleFileError
 from .phrasebook import Phrasebook, load_phrasebook
+
+if TYPE_CHECKING:
+    from .backtest import Side
 
 
 def _phrasebook(paths: Sequence[str] | None) -> Phrasebook:
@@ -345,8 +348,8 @@ def _read_conversations(files: Sequence[str]) -> dict[str, list[dict[str, Any]]]
     return group_by_conversation(events)
 
 
-def _fired_with(paths: Sequence[str], conversations: dict[str, list[dict[str, Any]]]) -> Any:
-    """One side of a backtest (a process of its own for large inputs)."""
+def _side_with(paths: Sequence[str], conversations: dict[str, list[dict[str, Any]]]) -> Side:
+    """One side of a backtest: the prompts and mood calls of one phrasebook (a process of its own for large inputs)."""
     from .backtest import replay_side
 
     return replay_side(_phrasebook(paths), conversations)
@@ -373,11 +376,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     events = sum(len(e) for e in conversations.values())
     if events >= 20_000:  # both sides at once, one core each
         with ProcessPoolExecutor(2) as pool:
-            old_future = pool.submit(_fired_with, args.old, conversations)
-            new_future = pool.submit(_fired_with, args.new, conversations)
+            old_future = pool.submit(_side_with, args.old, conversations)
+            new_future = pool.submit(_side_with, args.new, conversations)
             old, new = old_future.result(), new_future.result()
     else:
-        old, new = _fired_with(args.old, conversations), _fired_with(args.new, conversations)
+        old, new = _side_with(args.old, conversations), _side_with(args.new, conversations)
     result = compare(conversations, old, new)
     seconds = time.perf_counter() - started
     old_name, new_name = " + ".join(args.old), " + ".join(args.new)

@@ -298,9 +298,9 @@ def test_effectiveness_on_chats_with_known_outcomes() -> None:
             {"conversation": cid, "type": "message", "role": "customer", "ts": 5, "text": angry[n % 3]},
         ]
     book = load_phrasebook()
-    from assist.backtest import fired_prompts
+    from assist.backtest import replay_side
 
-    fired = fired_prompts(book, conversations)
+    fired = replay_side(book, conversations).prompts
     prompts = [{"id": f"{cid}:x{i}", "conversation": cid, "prompt": f.prompt, "event": f.event,
                 "audience": book.entry(f.prompt).audience, "mode": f.mode}
                for cid, fs in fired.items() for i, f in enumerate(fs)]
