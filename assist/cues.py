@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Issue, Location, RuleFileError
-from .prefilter import PatternSet
+from .prefilter import PatternSet, syntax_tree
 from .schema import Field, read_mapping
 from .spellings import SpanMap, Spellings, read_spellings
 from .yamlsrc import describe, load_yaml, value_where, where
@@ -158,6 +158,10 @@ class Cue:
         return self.unless is None or not self.unless.search(_sentence_around(lowered, start, end))
 
 
+_NOT_INDEXABLE = re.compile(r"[^\w\s'\-]")
+_PHRASE_SEPARATOR = re.compile(r"(\s+|-)")
+
+
 class PhraseIndex:
     """Every literal phrase of one role in a word trie, matched in one pass over a turn's words.
 
@@ -171,16 +175,25 @@ class PhraseIndex:
     def __init__(self) -> None:
         self.root: dict[str, Any] = {}
 
+    @staticmethod
+    def keys(phrase: str) -> tuple[list[str], list[str]] | None:
+        """The words of `phrase` and what separates them (" " or "-"); None when it has
+        characters only a regex can match."""
+        text = phrase.strip().lower().translate(_QUOTES)
+        if not text or _NOT_INDEXABLE.search(text) or text.startswith("-") or text.endswith("-"):
+            return None
+        parts = _PHRASE_SEPARATOR.split(text)
+        words = [w.replace("'", "") for w in parts[0::2]]
+        if any(not w for w in words):
+            return None
+        return words, ["-" if sep == "-" else " " for sep in parts[1::2]]
+
     def add(self, phrase: str, cue: str) -> bool:
         """Index `phrase` for `cue`; False when it has characters only a regex can match."""
-        text = phrase.strip().lower().translate(_QUOTES)
-        if not text or re.search(r"[^\w\s'\-]", text) or text.startswith("-") or text.endswith("-"):
+        keys = self.keys(phrase)
+        if keys is None:
             return False
-        parts = re.split(r"(\s+|-)", text)
-        words = [w.replace("'", "") for w in parts[0::2]]
-        seps = ["-" if sep == "-" else " " for sep in parts[1::2]]
-        if any(not w for w in words):
-            return False
+        words, seps = keys
         node: dict[Any, Any] = self.root
         for i, word in enumerate(words):
             key: str | tuple[str, str] = word if i == 0 else (seps[i - 1], word)
@@ -420,12 +433,12 @@ def expand(pattern: re.Pattern[str]) -> list[str] | None:
     which matches them all in one pass over the words instead of one regex scan each.
     """
     from re import _constants as c  # type: ignore[attr-defined]
-    from re import _parser  # type: ignore[attr-defined]
 
-    if pattern.flags & re.IGNORECASE:
-        return None
+    source = pattern.pattern
+    if pattern.flags & re.IGNORECASE or not (source.startswith("\\b") and source.endswith("\\b")):
+        return None  # (the parse below would say so too, more slowly)
     try:
-        tree = list(_parser.parse(pattern.pattern, pattern.flags))
+        tree = list(syntax_tree(source, pattern.flags))
     except Exception:
         return None
     edge = (c.AT, c.AT_BOUNDARY)
@@ -485,17 +498,16 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
     if len(issues) > start or not values:
         return None
     case = bool(values["case_sensitive"])
-    probe = PhraseIndex()
     indexed: list[str] = []  # phrases the word index can match; the others become regexes
     compiled: list[re.Pattern[str]] = []
     for phrase in (p for p in values["phrases"] if p.strip()):
-        if probe.add(phrase, cue_id):
+        if PhraseIndex.keys(phrase) is not None:
             indexed.append(phrase)
         else:
             compiled.append(re.compile(phrase_to_regex(phrase)))
     for pattern in _compile_each(file, node, "patterns", list(values["patterns"]), issues, what=what):
         texts = None if case else expand(pattern)
-        if texts and all(t.strip() for t in texts) and all(probe.add(t, cue_id) for t in texts):
+        if texts and all(t.strip() for t in texts) and all(PhraseIndex.keys(t) is not None for t in texts):
             indexed.extend(texts)  # a word list in regex clothing: matched through the index
         else:
             compiled.append(pattern)

@@ -173,3 +173,37 @@ def test_a_word_boundary_before_nt_is_a_warning_at_its_line(tmp_path: Path) -> N
     assert warned == [f"{book}:7:9: warning: cue 'doubt-truth': patterns[1] puts \\b right before n't, which then "
                       "never matches after a letter (\"doesn't\", \"isn't\"); write (?:\\bnot|n't)"]
     assert "doubt-truth" in {m.cue for m in loaded.cues.detect("you are not comfortable with the truth", "customer")}
+
+
+def _same_tree(quick: object, slow: object, path: str = "") -> None:
+    """Values, key order and every key's, value's and item's spot, as the round-trip loader has them."""
+    assert type(quick) is type(slow) or quick == slow, path
+    if isinstance(slow, dict):
+        assert isinstance(quick, dict) and list(quick) == list(slow), path
+        assert (quick.lc.line, quick.lc.col) == (slow.lc.line, slow.lc.col), path  # type: ignore[attr-defined]
+        for key in slow:
+            assert quick.lc.key(key) == slow.lc.key(key), f"{path}/{key}"  # type: ignore[attr-defined]
+            assert quick.lc.value(key) == slow.lc.value(key), f"{path}/{key}"  # type: ignore[attr-defined]
+            _same_tree(quick[key], slow[key], f"{path}/{key}")
+    elif isinstance(slow, list):
+        assert isinstance(quick, list) and len(quick) == len(slow), path
+        assert (quick.lc.line, quick.lc.col) == (slow.lc.line, slow.lc.col), path  # type: ignore[attr-defined]
+        for i, item in enumerate(slow):
+            assert quick.lc.item(i) == slow.lc.item(i), f"{path}[{i}]"  # type: ignore[attr-defined]
+            _same_tree(quick[i], item, f"{path}[{i}]")
+    else:
+        assert quick == slow, path
+
+
+@pytest.mark.parametrize("path", [*sorted(DEFAULT_DIR.rglob("*.yaml")), *sorted((HERE / "valid").glob("*.yaml"))],
+                         ids=lambda p: p.name)
+def test_rule_files_read_quickly_keep_every_spot_of_the_round_trip_loader(path: Path) -> None:
+    """Rule files are built from libyaml's nodes (a start-up ten times quicker); what validators
+    see must be what ruamel's round-trip loader gives: the same values and the same line and
+    column for each key, value and item. A file libyaml reads differently (a '?' in a flow
+    list, as in valid/team.yaml) goes to the round-trip loader itself."""
+    from ruamel.yaml import YAML
+
+    from assist.yamlsrc import load_yaml
+
+    _same_tree(load_yaml(path), YAML(typ="rt").load(path.read_text(encoding="utf-8")))
