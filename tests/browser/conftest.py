@@ -7,9 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from .harness import CHROMIUM, ROOT, ConsolePages, ServerProcess, agent_token, host_page
+
+# The suite runs a worker a core (.ci/test) beside Chromium and the server processes: on a shared
+# two-core machine a page can take longer than Playwright's default 5 s to show what a test waits
+# for. A test that never sees it still fails, with the same message, after 15 s.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="package")

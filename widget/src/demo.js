@@ -86,7 +86,7 @@ socket.on("connect", () => {
 socket.on("disconnect", () => { statusLine.textContent = "Demo server offline \u2014 reconnecting\u2026"; });
 socket.on("chats", (list) => {
   for (const info of list) remember(info).messages = info.messages;
-  if (!current && list.length) current = list[0].conversation;
+  if (!current && !opening && list.length) current = list[0].conversation;
   drawTabs();
   drawTranscript();
 });
@@ -119,13 +119,20 @@ function togglePause() {
 // A chat being opened: a message sent before the server has answered waits for it,
 // instead of being dropped (a fast typist sends before "New chat" is acknowledged).
 // Bounded: with the server gone, the answer never comes, and a send must not wait for ever.
+// Meanwhile the transcript is empty, not the chat shown before (on a slow server the person
+// would otherwise see their first message missing from the chat in front of them).
 let opening = null;
 function newChat() {
+  current = null;
+  drawTabs();
+  drawTranscript();
+  statusLine.textContent = "Opening a new chat\u2026";
   opening = new Promise((resolve) => socket.timeout(10000).emit("open", {}, (err, res) => {
     opening = null;
     resolve();
     if (err) { statusLine.textContent = "Could not open a chat (offline?). Try again."; return; }
     if (!res.ok) { statusLine.textContent = res.error; return; }
+    statusLine.textContent = "";
     remember(res.chat);
     show(res.chat.conversation);
     input.focus();
