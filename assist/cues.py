@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Issue, Location, RuleFileError
-from .prefilter import PatternSet, syntax_tree
+from .prefilter import PatternSet
 from .schema import Field, read_mapping
 from .spellings import SpanMap, Spellings, read_spellings
 from .yamlsrc import describe, load_yaml, value_where, where
@@ -433,12 +433,13 @@ def expand(pattern: re.Pattern[str]) -> list[str] | None:
     which matches them all in one pass over the words instead of one regex scan each.
     """
     from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
 
     source = pattern.pattern
     if pattern.flags & re.IGNORECASE or not (source.startswith("\\b") and source.endswith("\\b")):
         return None  # (the parse below would say so too, more slowly)
     try:
-        tree = list(syntax_tree(source, pattern.flags))
+        tree = list(_parser.parse(source, pattern.flags))
     except Exception:
         return None
     edge = (c.AT, c.AT_BOUNDARY)

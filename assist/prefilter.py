@@ -16,7 +16,6 @@ cannot be widened, or that RE2 will not compile, is run on every turn.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from re import _constants as c  # type: ignore[attr-defined]
@@ -38,13 +37,6 @@ class Unwidenable(Exception):
     """A construct the widening does not know; the pattern is run on every turn."""
 
 
-@functools.lru_cache(maxsize=8192)
-def syntax_tree(source: str, flags: int) -> Any:
-    """Python's parse of a regex (re's own parser), read but never changed by its callers: a
-    pattern read for its word list (cues.expand) is then widened from the same parse."""
-    return _parser.parse(source, flags)
-
-
 def widen(pattern: re.Pattern[str]) -> str:
     """An RE2 pattern that matches (at least) every text `pattern` matches.
 
@@ -53,7 +45,7 @@ def widen(pattern: re.Pattern[str]) -> str:
     if pattern.flags & ~(re.UNICODE | re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE):
         raise Unwidenable(f"flags {pattern.flags}")
     try:
-        tree = syntax_tree(pattern.pattern, pattern.flags)
+        tree = _parser.parse(pattern.pattern, pattern.flags)
     except Exception as exc:  # noqa: BLE001 - any parser trouble: no widening
         raise Unwidenable(str(exc)) from exc
     ignorecase = bool(pattern.flags & re.IGNORECASE)
