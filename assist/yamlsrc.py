@@ -16,7 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Issue, Location, RuleFileError
 
@@ -39,7 +39,7 @@ def load_yaml(path: Path | str, text: str | None = None, *, fast: bool = False) 
     if not fast:
         try:
             return _load_with_spots(text)
-        except (YAMLError, _DuplicateKey):  # the round-trip loader below says what and where
+        except (YAMLError, _LeftToRoundTrip):  # the round-trip loader below says what and where
             pass
     yaml = YAML(typ="safe" if fast else "rt")
     yaml.allow_duplicate_keys = False
@@ -54,8 +54,9 @@ def load_yaml(path: Path | str, text: str | None = None, *, fast: bool = False) 
         raise RuleFileError([Issue(where, f"YAML syntax error: {problem}")]) from exc
 
 
-class _DuplicateKey(Exception):
-    """A key twice in one mapping: the round-trip loader reports it with its spot."""
+class _LeftToRoundTrip(Exception):
+    """What the quick build leaves to the round-trip loader: a key twice in one mapping (which
+    it reports with its spot), merge keys, and a list or mapping used as a key."""
 
 
 def _load_with_spots(text: str) -> Any:
@@ -73,11 +74,11 @@ def _built(node: Node, constructor: Any) -> Any:
         mapping = CommentedMap()
         mapping._yaml_set_line_col(node.start_mark.line, node.start_mark.column)
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise _DuplicateKey("merge keys are left to the round-trip loader")
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, ScalarNode):
+                raise _LeftToRoundTrip("a merge key, or a list or mapping as a key")
             key = _built(key_node, constructor)
             if key in mapping:
-                raise _DuplicateKey(key)
+                raise _LeftToRoundTrip(f"duplicate key {key!r}")
             mapping[key] = _built(value_node, constructor)
             mapping._yaml_set_kv_line_col(key, [key_node.start_mark.line, key_node.start_mark.column,
                                                 value_node.start_mark.line, value_node.start_mark.column])

@@ -207,3 +207,15 @@ def test_rule_files_read_quickly_keep_every_spot_of_the_round_trip_loader(path: 
     from assist.yamlsrc import load_yaml
 
     _same_tree(load_yaml(path), YAML(typ="rt").load(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("text", ["? [a, b]\n: x\n", "a: &x {b: 1}\nc:\n  <<: *x\n  d: 2\n", "{[1]: 2}\n",
+                                  "match: [Is this still under warranty?]\n"])
+def test_yaml_the_quick_build_leaves_alone_is_read_by_the_round_trip_loader(text: str) -> None:
+    """Lists or mappings as keys, merge keys, and what libyaml reads otherwise than ruamel: read,
+    not a crash, and as the round-trip loader reads them."""
+    from ruamel.yaml import YAML
+
+    from assist.yamlsrc import load_yaml
+
+    assert load_yaml("t.yaml", text) == YAML(typ="rt").load(text)
