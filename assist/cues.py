@@ -508,7 +508,7 @@ def _read_cue(file: str, cue_id: str, node: Any, issues: list[Issue]) -> Cue | N
             compiled.append(re.compile(phrase_to_regex(phrase)))
     for pattern in _compile_each(file, node, "patterns", list(values["patterns"]), issues, what=what):
         texts = None if case else expand(pattern)
-        if texts and all(t.strip() for t in texts) and all(PhraseIndex.keys(t) is not None for t in texts):
+        if texts and all(PhraseIndex.keys(t) is not None for t in texts):
             indexed.extend(texts)  # a word list in regex clothing: matched through the index
         else:
             compiled.append(pattern)
